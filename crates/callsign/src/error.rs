@@ -1,0 +1,127 @@
+//! Typed errors with stable codes shared by every runtime.
+
+use std::fmt;
+
+/// The stable, machine-readable reason a call was refused.
+///
+/// The string form ([`ErrorCode::as_str`]) is part of the protocol: the WASM
+/// package and the Convex wrappers report exactly the same strings, so a client
+/// can branch on them whatever runtime produced the error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// The input is not well formed: bad JSON, a lone surrogate, a duplicate
+    /// key, a number that overflows a double, nesting deeper than the limit, a
+    /// bad `$integer`/`$float`/`$bytes` value, a missing or mistyped envelope,
+    /// or an invalid function name or audience.
+    Malformed,
+    /// The input is larger than the configured size limit (checked before parsing).
+    TooLarge,
+    /// A key or key-set string cannot be parsed, is too short, or does not fit
+    /// the audience it is used with.
+    InvalidKey,
+    /// The call names a key id that the verifier does not hold.
+    UnknownKey,
+    /// The signature does not match this function, these args, this audience,
+    /// this timestamp and this nonce under the named key.
+    BadSignature,
+    /// The call was signed longer ago than the window's maximum age.
+    Expired,
+    /// The call is timestamped further in the future than the allowed clock skew.
+    NotYetValid,
+    /// This (key id, nonce) pair has already been accepted.
+    Replayed,
+    /// The operation needs something this target or configuration lacks, for
+    /// example a clock or randomness on `wasm32` when none was injected.
+    Unsupported,
+}
+
+impl ErrorCode {
+    /// Every code, in a stable order.
+    pub const ALL: [ErrorCode; 9] = [
+        ErrorCode::Malformed,
+        ErrorCode::TooLarge,
+        ErrorCode::InvalidKey,
+        ErrorCode::UnknownKey,
+        ErrorCode::BadSignature,
+        ErrorCode::Expired,
+        ErrorCode::NotYetValid,
+        ErrorCode::Replayed,
+        ErrorCode::Unsupported,
+    ];
+
+    /// The code's wire string, e.g. `"bad_signature"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Malformed => "malformed",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::InvalidKey => "invalid_key",
+            ErrorCode::UnknownKey => "unknown_key",
+            ErrorCode::BadSignature => "bad_signature",
+            ErrorCode::Expired => "expired",
+            ErrorCode::NotYetValid => "not_yet_valid",
+            ErrorCode::Replayed => "replayed",
+            ErrorCode::Unsupported => "unsupported",
+        }
+    }
+
+    /// Parses a wire string back into a code.
+    pub fn from_str_code(code: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.into_iter().find(|c| c.as_str() == code)
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error from parsing, signing or verifying.
+///
+/// Carries a stable [`ErrorCode`] and a human message meant to help debugging.
+/// Messages never contain key material or the expected MAC.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    code: ErrorCode,
+    message: String,
+}
+
+impl Error {
+    /// Creates an error with `code` and a human-readable `message`.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Error {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn malformed(message: impl Into<String>) -> Self {
+        Error::new(ErrorCode::Malformed, message)
+    }
+
+    pub(crate) fn invalid_key(message: impl Into<String>) -> Self {
+        Error::new(ErrorCode::InvalidKey, message)
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// The human-readable explanation (without the code).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

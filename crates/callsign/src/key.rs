@@ -1,0 +1,370 @@
+//! Keys, key sets and per-audience key derivation.
+//!
+//! A key string pastes into an environment variable and says what it is:
+//!
+//! * root key: `csk1_<kid>_<secret hex>` (32 to 64 secret bytes);
+//! * derived key: `csk1d_<kid>_<64 secret hex>@<audience>`, produced from a
+//!   root key by [`Key::derive`] and usable only for that audience.
+//!
+//! Every MAC is computed with an audience-scoped key: a root key is first
+//! derived for the audience it signs or verifies for. A deployment that holds
+//! only its derived key therefore cannot produce keys, or signatures, for any
+//! other deployment (SPEC.md §6).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::message::validate_audience;
+
+pub(crate) type HmacSha256 = Hmac<Sha256>;
+
+const ROOT_PREFIX: &str = "csk1_";
+const DERIVED_PREFIX: &str = "csk1d_";
+const DERIVE_LABEL: &[u8] = b"callsign/v1/derive\n";
+
+/// Shortest accepted secret: 256 bits.
+pub const MIN_SECRET_BYTES: usize = 32;
+/// Longest accepted root secret: 512 bits (one SHA-256 block; longer keys
+/// would be hashed by HMAC and gain nothing).
+pub const MAX_SECRET_BYTES: usize = 64;
+/// Longest accepted key id.
+pub const MAX_KID_LEN: usize = 64;
+
+/// A signing or verification key: a key id plus a secret, either a root key
+/// or a key derived for one audience.
+///
+/// The secret is zeroized on drop and never appears in `Debug` or `Display`;
+/// only [`Key::to_key_string`] reveals it.
+///
+/// ```
+/// use callsign::Key;
+///
+/// let root: Key = "csk1_prod_000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f".parse()?;
+/// let derived = root.derive("https://happy-otter-123.convex.cloud")?;
+/// assert_eq!(derived.kid(), "prod");
+/// assert_eq!(derived.audience(), Some("https://happy-otter-123.convex.cloud"));
+/// assert!(!format!("{derived:?}").contains("0a0b"));
+/// # Ok::<(), callsign::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Key {
+    kid: String,
+    secret: Zeroizing<Vec<u8>>,
+    audience: Option<String>,
+}
+
+impl Key {
+    /// Builds a root key from a key id and secret bytes (32 to 64 bytes).
+    ///
+    /// Use this where randomness comes from outside (e.g. the WASM face);
+    /// on native targets [`Key::generate`] draws the secret itself.
+    pub fn from_secret(kid: &str, secret: &[u8]) -> Result<Key> {
+        validate_kid(kid)?;
+        check_secret_len(secret.len(), MAX_SECRET_BYTES)?;
+        Ok(Key {
+            kid: kid.to_owned(),
+            secret: Zeroizing::new(secret.to_vec()),
+            audience: None,
+        })
+    }
+
+    /// Generates a new root key with a 256-bit secret from the OS.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn generate(kid: &str) -> Result<Key> {
+        let mut secret = Zeroizing::new([0u8; MIN_SECRET_BYTES]);
+        getrandom::fill(secret.as_mut()).map_err(|e| {
+            Error::new(
+                crate::ErrorCode::Unsupported,
+                format!("no OS randomness: {e}"),
+            )
+        })?;
+        Key::from_secret(kid, secret.as_ref())
+    }
+
+    /// Parses a root or derived key string.
+    pub fn parse(text: &str) -> Result<Key> {
+        let text = text.trim();
+        if let Some(rest) = text.strip_prefix(DERIVED_PREFIX) {
+            let (kid, rest) = split_kid(rest)?;
+            let (hex_part, audience) = rest.split_once('@').ok_or_else(|| {
+                Error::invalid_key(format!(
+                    "derived key {kid:?} lacks its '@<audience>' suffix"
+                ))
+            })?;
+            let secret = decode_secret(kid, hex_part, MIN_SECRET_BYTES)?;
+            validate_audience(audience)
+                .map_err(|e| Error::invalid_key(format!("derived key {kid:?}: {}", e.message())))?;
+            Ok(Key {
+                kid: kid.to_owned(),
+                secret,
+                audience: Some(audience.to_owned()),
+            })
+        } else if let Some(rest) = text.strip_prefix(ROOT_PREFIX) {
+            let (kid, hex_part) = split_kid(rest)?;
+            let secret = decode_secret(kid, hex_part, MAX_SECRET_BYTES)?;
+            Ok(Key {
+                kid: kid.to_owned(),
+                secret,
+                audience: None,
+            })
+        } else {
+            Err(Error::invalid_key(format!(
+                "a key starts with {ROOT_PREFIX:?} (root) or {DERIVED_PREFIX:?} (derived)"
+            )))
+        }
+    }
+
+    /// The key id, sent in clear with every call so the verifier can pick the key.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The audience a derived key is bound to; `None` for a root key.
+    pub fn audience(&self) -> Option<&str> {
+        self.audience.as_deref()
+    }
+
+    /// True for a root key (one that can derive keys for any audience).
+    pub fn is_root(&self) -> bool {
+        self.audience.is_none()
+    }
+
+    /// Derives the key for one audience from a root key (SPEC.md §6).
+    ///
+    /// The derived key keeps the key id. Give a deployment its derived key:
+    /// if it leaks, it cannot sign for any other audience.
+    pub fn derive(&self, audience: &str) -> Result<Key> {
+        if let Some(bound) = &self.audience {
+            return Err(Error::invalid_key(format!(
+                "key {:?} is already derived (for {bound:?}); derive from the root key",
+                self.kid
+            )));
+        }
+        validate_audience(audience)?;
+        Ok(Key {
+            kid: self.kid.clone(),
+            secret: derive_secret(&self.secret, audience),
+            audience: Some(audience.to_owned()),
+        })
+    }
+
+    /// The full key string, secret included. Handle with care.
+    pub fn to_key_string(&self) -> Zeroizing<String> {
+        let hex_secret = Zeroizing::new(hex::encode(self.secret.as_slice()));
+        Zeroizing::new(match &self.audience {
+            None => format!("{ROOT_PREFIX}{}_{}", self.kid, hex_secret.as_str()),
+            Some(aud) => format!("{DERIVED_PREFIX}{}_{}@{aud}", self.kid, hex_secret.as_str()),
+        })
+    }
+
+    /// The HMAC keyed for `audience`: derived on the fly from a root key, or
+    /// the derived key itself when it is bound to exactly that audience.
+    pub(crate) fn mac_for(&self, audience: &str) -> Result<MacKey> {
+        let secret = match &self.audience {
+            None => derive_secret(&self.secret, audience),
+            Some(bound) if bound == audience => self.secret.clone(),
+            Some(bound) => {
+                return Err(Error::invalid_key(format!(
+                    "key {:?} is derived for audience {bound:?}, not {audience:?}",
+                    self.kid
+                )))
+            }
+        };
+        Ok(MacKey {
+            mac: HmacSha256::new_from_slice(&secret).expect("HMAC accepts any key length"),
+        })
+    }
+}
+
+impl FromStr for Key {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Key> {
+        Key::parse(s)
+    }
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Key")
+            .field("kid", &self.kid)
+            .field("audience", &self.audience)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.audience {
+            None => write!(f, "{ROOT_PREFIX}{}_<redacted>", self.kid),
+            Some(aud) => write!(f, "{DERIVED_PREFIX}{}_<redacted>@{aud}", self.kid),
+        }
+    }
+}
+
+/// The keys a verifier accepts, by key id (for rotation: old and new side by side).
+///
+/// Parsed from key strings separated by commas and/or whitespace, e.g. the
+/// value of `CALLSIGN_KEYS`. Key ids must be unique: the verifier selects a
+/// key by the call's key id and never tries keys in turn.
+#[derive(Clone, Debug)]
+pub struct KeySet {
+    keys: Vec<Key>,
+}
+
+impl KeySet {
+    /// Builds a set from keys; fails on an empty set or a repeated key id.
+    pub fn new(keys: Vec<Key>) -> Result<KeySet> {
+        if keys.is_empty() {
+            return Err(Error::invalid_key("the key set is empty"));
+        }
+        for (i, key) in keys.iter().enumerate() {
+            if keys[..i].iter().any(|k| k.kid == key.kid) {
+                return Err(Error::invalid_key(format!(
+                    "key id {:?} appears twice in the key set",
+                    key.kid
+                )));
+            }
+        }
+        Ok(KeySet { keys })
+    }
+
+    /// Parses key strings separated by commas and/or whitespace.
+    pub fn parse(text: &str) -> Result<KeySet> {
+        let keys = text
+            .split(|c: char| c == ',' || c.is_ascii_whitespace())
+            .filter(|part| !part.is_empty())
+            .enumerate()
+            .map(|(i, part)| {
+                Key::parse(part).map_err(|e| {
+                    Error::invalid_key(format!("key #{} in the key set: {}", i + 1, e.message()))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        KeySet::new(keys)
+    }
+
+    /// The keys, in the order given.
+    pub fn keys(&self) -> &[Key] {
+        &self.keys
+    }
+
+    /// The key with this id, if any.
+    pub fn get(&self, kid: &str) -> Option<&Key> {
+        self.keys.iter().find(|k| k.kid == kid)
+    }
+
+    /// One MAC per key id, each keyed for `audience`.
+    pub(crate) fn macs_for(&self, audience: &str) -> Result<HashMap<String, MacKey>> {
+        self.keys
+            .iter()
+            .map(|k| Ok((k.kid.clone(), k.mac_for(audience)?)))
+            .collect()
+    }
+}
+
+impl FromStr for KeySet {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<KeySet> {
+        KeySet::parse(s)
+    }
+}
+
+impl From<Key> for KeySet {
+    fn from(key: Key) -> KeySet {
+        KeySet { keys: vec![key] }
+    }
+}
+
+/// An HMAC-SHA256 instance already keyed (its inner and outer pads are
+/// computed once); cloned per message. Zeroized on drop by `hmac`.
+#[derive(Clone)]
+pub(crate) struct MacKey {
+    mac: HmacSha256,
+}
+
+impl MacKey {
+    pub(crate) fn keyed(&self) -> HmacSha256 {
+        self.mac.clone()
+    }
+}
+
+impl fmt::Debug for MacKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MacKey(<redacted>)")
+    }
+}
+
+fn derive_secret(root: &[u8], audience: &str) -> Zeroizing<Vec<u8>> {
+    let mut mac = HmacSha256::new_from_slice(root).expect("HMAC accepts any key length");
+    mac.update(DERIVE_LABEL);
+    mac.update(audience.as_bytes());
+    Zeroizing::new(mac.finalize().into_bytes().to_vec())
+}
+
+/// Checks a key id: 1 to 64 characters from `A-Z a-z 0-9 . -`.
+pub(crate) fn validate_kid(kid: &str) -> Result<()> {
+    if kid.is_empty() || kid.len() > MAX_KID_LEN {
+        return Err(Error::invalid_key(format!(
+            "a key id has 1 to {MAX_KID_LEN} characters, got {}",
+            kid.len()
+        )));
+    }
+    if let Some(c) = kid
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '.'))
+    {
+        return Err(Error::invalid_key(format!(
+            "key id {kid:?} contains {c:?}; allowed are A-Z a-z 0-9 '.' '-'"
+        )));
+    }
+    Ok(())
+}
+
+fn split_kid(rest: &str) -> Result<(&str, &str)> {
+    let (kid, secret) = rest
+        .split_once('_')
+        .ok_or_else(|| Error::invalid_key("a key has the form <prefix><kid>_<secret hex>"))?;
+    validate_kid(kid)?;
+    Ok((kid, secret))
+}
+
+fn decode_secret(kid: &str, hex_part: &str, max_bytes: usize) -> Result<Zeroizing<Vec<u8>>> {
+    if !hex_part
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        || hex_part.len() % 2 != 0
+    {
+        return Err(Error::invalid_key(format!(
+            "key {kid:?}: the secret must be lowercase hex with an even number of digits"
+        )));
+    }
+    check_secret_len(hex_part.len() / 2, max_bytes)
+        .map_err(|e| Error::invalid_key(format!("key {kid:?}: {}", e.message())))?;
+    Ok(Zeroizing::new(
+        hex::decode(hex_part).expect("checked to be lowercase hex of even length"),
+    ))
+}
+
+fn check_secret_len(len: usize, max_bytes: usize) -> Result<()> {
+    if len < MIN_SECRET_BYTES {
+        return Err(Error::invalid_key(format!(
+            "the secret has {} bits; at least {} are required",
+            len * 8,
+            MIN_SECRET_BYTES * 8
+        )));
+    }
+    if len > max_bytes {
+        return Err(Error::invalid_key(format!(
+            "the secret has {} bytes; at most {max_bytes} are accepted",
+            len
+        )));
+    }
+    Ok(())
+}

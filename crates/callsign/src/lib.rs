@@ -1,0 +1,62 @@
+//! Signed server-to-server calls into Convex.
+//!
+//! A server that holds a key signs a call — function name, args, audience
+//! (the target deployment), timestamp and nonce — with HMAC-SHA256, and puts
+//! the signature in one reserved args field. The Convex function verifies it
+//! with the same crate compiled to WASM: right key, right function, right
+//! args, right deployment, inside the time window, and never twice. The
+//! secret never travels.
+//!
+//! The wire format is specified in `SPEC.md`; this crate is its reference
+//! implementation.
+//!
+//! ```
+//! use callsign::{Key, KeySet, MemoryNonceStore, Signer, Verifier, ErrorCode};
+//!
+//! let audience = "https://happy-otter-123.convex.cloud";
+//! let key = Key::generate("prod")?;
+//!
+//! // On the calling server:
+//! let call = Signer::new(&key, audience)?.sign("messages:send", r#"{"body":"hello"}"#)?;
+//!
+//! // In the Convex function (here natively, with an in-memory replay store):
+//! let verifier = Verifier::new(&KeySet::from(key), audience)?;
+//! let store = MemoryNonceStore::new();
+//! let now = call.envelope.ts + 20;
+//! let ok = verifier.verify_once(&store, "messages:send", &call.signed_args, now)?;
+//! assert_eq!(ok.canonical_args, r#"{"body":"hello"}"#);
+//!
+//! let again = verifier.verify_once(&store, "messages:send", &call.signed_args, now);
+//! assert_eq!(again.unwrap_err().code(), ErrorCode::Replayed);
+//! # Ok::<(), callsign::Error>(())
+//! ```
+//!
+//! Nothing in this crate reads the clock or OS randomness on `wasm32`:
+//! verification takes `now` as an argument, and signing there needs an
+//! injected [`Clock`] and [`NonceSource`] (or [`Signer::sign_at`]).
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod canonical;
+mod envelope;
+mod error;
+mod key;
+mod message;
+mod replay;
+mod sign;
+mod verify;
+
+pub use canonical::{canonicalize, Limits, MAX_FIELD_NAME_LEN};
+pub use envelope::{Envelope, DEFAULT_ENVELOPE_FIELD, ENVELOPE_VERSION};
+pub use error::{Error, ErrorCode, Result};
+pub use key::{Key, KeySet, MAX_KID_LEN, MAX_SECRET_BYTES, MIN_SECRET_BYTES};
+pub use message::{
+    canonical_function_name, signing_message, validate_audience, Nonce, MAX_AUDIENCE_LEN,
+    MAX_FUNCTION_LEN, MAX_NONCE_HEX, MAX_TIMESTAMP_MS, MESSAGE_PREFIX, MIN_NONCE_HEX,
+};
+pub use replay::{MemoryNonceStore, NonceStore};
+pub use sign::{Clock, NonceSource, SignedCall, Signer};
+#[cfg(not(target_arch = "wasm32"))]
+pub use sign::{OsNonces, SystemClock};
+pub use verify::{Verified, Verifier, Window};

@@ -1,0 +1,226 @@
+//! The signed message: what exactly the MAC covers, and the rules for each field.
+
+use std::fmt;
+
+use crate::error::{Error, ErrorCode, Result};
+
+/// First line of every v1 message; separates callsign MACs from any other
+/// use of the same key.
+pub const MESSAGE_PREFIX: &str = "callsign/v1\n";
+
+/// Longest accepted audience, in bytes.
+pub const MAX_AUDIENCE_LEN: usize = 512;
+/// Longest accepted function name, in bytes.
+pub const MAX_FUNCTION_LEN: usize = 512;
+/// Shortest nonce, in hex digits (128 bits).
+pub const MIN_NONCE_HEX: usize = 32;
+/// Longest nonce, in hex digits (256 bits).
+pub const MAX_NONCE_HEX: usize = 64;
+/// Largest timestamp: 2^53 − 1, the largest integer a double holds exactly.
+pub const MAX_TIMESTAMP_MS: u64 = (1 << 53) - 1;
+
+/// Builds the exact bytes that are MACed (SPEC.md §3).
+///
+/// `function` must already be in canonical form (see [`canonical_function_name`])
+/// and `canonical_args` must be the output of [`crate::canonicalize`].
+///
+/// ```
+/// let msg = callsign::signing_message("k1", "https://a.convex.cloud", "messages:send",
+///     1700000000000, "00112233445566778899aabbccddeeff", r#"{"body":"hi"}"#);
+/// assert_eq!(msg, concat!(
+///     "callsign/v1\n", "2:k1\n", "22:https://a.convex.cloud\n", "13:messages:send\n",
+///     "13:1700000000000\n", "32:00112233445566778899aabbccddeeff\n", "13:{\"body\":\"hi\"}\n"));
+/// ```
+pub fn signing_message(
+    kid: &str,
+    audience: &str,
+    function: &str,
+    ts_ms: u64,
+    nonce: &str,
+    canonical_args: &str,
+) -> String {
+    let ts = ts_ms.to_string();
+    let mut out = String::with_capacity(
+        MESSAGE_PREFIX.len()
+            + 6 * 8
+            + kid.len()
+            + audience.len()
+            + function.len()
+            + ts.len()
+            + nonce.len()
+            + canonical_args.len(),
+    );
+    out.push_str(MESSAGE_PREFIX);
+    for field in [kid, audience, function, &ts, nonce, canonical_args] {
+        out.push_str(&field.len().to_string());
+        out.push(':');
+        out.push_str(field);
+        out.push('\n');
+    }
+    out
+}
+
+/// Checks an audience: 1 to 512 printable ASCII characters, no space or comma.
+///
+/// The audience is compared byte for byte. For Convex it is the deployment
+/// URL exactly as `CONVEX_CLOUD_URL` gives it, e.g.
+/// `https://happy-otter-123.convex.cloud` (no trailing slash).
+pub fn validate_audience(audience: &str) -> Result<()> {
+    if audience.is_empty() || audience.len() > MAX_AUDIENCE_LEN {
+        return Err(Error::malformed(format!(
+            "an audience has 1 to {MAX_AUDIENCE_LEN} bytes, got {}",
+            audience.len()
+        )));
+    }
+    if let Some(c) = audience
+        .chars()
+        .find(|c| !c.is_ascii_graphic() || *c == ',')
+    {
+        return Err(Error::malformed(format!(
+            "audience {audience:?} contains {c:?}; allowed are printable ASCII characters except ','"
+        )));
+    }
+    Ok(())
+}
+
+/// Normalizes a Convex function name to `module/path:export` form, as Convex
+/// itself does: a missing `:export` means `:default`, and a trailing `.js` on
+/// the module path is dropped. So `messages` → `messages:default` and
+/// `dir/file.js:fn` → `dir/file:fn`.
+///
+/// Names have 1 to 512 bytes of printable ASCII (no spaces).
+pub fn canonical_function_name(name: &str) -> Result<String> {
+    if name.is_empty() || name.len() > MAX_FUNCTION_LEN {
+        return Err(Error::malformed(format!(
+            "a function name has 1 to {MAX_FUNCTION_LEN} bytes, got {}",
+            name.len()
+        )));
+    }
+    if let Some(c) = name.chars().find(|c| !c.is_ascii_graphic()) {
+        return Err(Error::malformed(format!(
+            "function name {name:?} contains {c:?}; expected Convex's \"dir/file:fn\" form"
+        )));
+    }
+    let (module, export) = match name.rsplit_once(':') {
+        Some((module, export)) => (module, export),
+        None => (name, "default"),
+    };
+    if module.is_empty() || export.is_empty() {
+        return Err(Error::malformed(format!(
+            "function name {name:?} must have a module path and an export name, as in \"dir/file:fn\""
+        )));
+    }
+    let module = module.strip_suffix(".js").unwrap_or(module);
+    Ok(format!("{module}:{export}"))
+}
+
+/// A call's single-use random value: 32 to 64 lowercase hex digits (128 to
+/// 256 bits). The verifier accepts each (key id, nonce) pair once.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Nonce(String);
+
+impl Nonce {
+    /// Builds a nonce from 16 random bytes.
+    pub fn from_bytes(bytes: [u8; 16]) -> Nonce {
+        Nonce(hex::encode(bytes))
+    }
+
+    /// Draws a 128-bit nonce from the OS.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn generate() -> Result<Nonce> {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes)
+            .map_err(|e| Error::new(ErrorCode::Unsupported, format!("no OS randomness: {e}")))?;
+        Ok(Nonce::from_bytes(bytes))
+    }
+
+    /// Parses a nonce string.
+    pub fn parse(text: &str) -> Result<Nonce> {
+        validate_nonce(text)?;
+        Ok(Nonce(text.to_owned()))
+    }
+
+    /// The nonce as it travels and is MACed.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Nonce {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Nonce({})", self.0)
+    }
+}
+
+impl fmt::Display for Nonce {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+pub(crate) fn validate_nonce(text: &str) -> Result<()> {
+    let ok_len = (MIN_NONCE_HEX..=MAX_NONCE_HEX).contains(&text.len());
+    let ok_chars = text
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if ok_len && ok_chars {
+        Ok(())
+    } else {
+        Err(Error::malformed(format!(
+            "a nonce is {MIN_NONCE_HEX} to {MAX_NONCE_HEX} lowercase hex digits, got {text:?}"
+        )))
+    }
+}
+
+/// Formats a millisecond timestamp as RFC 3339 for error messages.
+pub(crate) fn describe_ms(ms: u64) -> String {
+    let nanos = i128::from(ms) * 1_000_000;
+    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| format!("{ms} ms"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_names_normalize_like_convex() {
+        assert_eq!(
+            canonical_function_name("messages").unwrap(),
+            "messages:default"
+        );
+        assert_eq!(
+            canonical_function_name("dir/file.js:fn").unwrap(),
+            "dir/file:fn"
+        );
+        assert_eq!(
+            canonical_function_name("messages:send").unwrap(),
+            "messages:send"
+        );
+        for bad in ["", ":fn", "mod:", "has space:fn", "é:fn"] {
+            assert_eq!(
+                canonical_function_name(bad).unwrap_err().code(),
+                ErrorCode::Malformed,
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn framing_is_length_prefixed() {
+        // Moving a byte between fields changes the lengths, hence the message.
+        let a = signing_message("k", "a:b", "c", 1, &"0".repeat(32), "{}");
+        let b = signing_message("k", "a", "b:c", 1, &"0".repeat(32), "{}");
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn describes_timestamps() {
+        assert_eq!(describe_ms(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+    }
+}

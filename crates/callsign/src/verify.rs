@@ -1,0 +1,274 @@
+//! Verification: every policy in one value, `now` passed in explicitly.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use hmac::Mac;
+use serde::Serialize;
+
+use crate::canonical::{parse_args_object, write_object, Limits};
+use crate::envelope::{validate_envelope_field, Envelope, DEFAULT_ENVELOPE_FIELD};
+use crate::error::{Error, ErrorCode, Result};
+use crate::key::{KeySet, MacKey};
+use crate::message::{canonical_function_name, describe_ms, signing_message, validate_audience};
+use crate::replay::NonceStore;
+
+/// How far a call's timestamp may lie from the verifier's clock.
+///
+/// A call signed at `ts` is accepted while
+/// `ts - max_future_ms <= now <= ts + max_age_ms` (both ends inclusive).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// How old a call may be, in milliseconds. Default 60 000.
+    pub max_age_ms: u64,
+    /// How far in the future a call may be stamped (signer clock ahead), in
+    /// milliseconds. Default 60 000.
+    pub max_future_ms: u64,
+}
+
+impl Window {
+    /// Default maximum age: 60 s.
+    pub const DEFAULT_MAX_AGE_MS: u64 = 60_000;
+    /// Default maximum future skew: 60 s.
+    pub const DEFAULT_MAX_FUTURE_MS: u64 = 60_000;
+}
+
+impl Default for Window {
+    fn default() -> Self {
+        Window {
+            max_age_ms: Self::DEFAULT_MAX_AGE_MS,
+            max_future_ms: Self::DEFAULT_MAX_FUTURE_MS,
+        }
+    }
+}
+
+/// What a successful verification proves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Verified {
+    /// Id of the key that signed.
+    pub kid: String,
+    /// The canonical function name the call was signed for.
+    pub function: String,
+    /// Signing time, milliseconds since the Unix epoch.
+    pub ts: u64,
+    /// The call's nonce.
+    pub nonce: String,
+    /// Until when (ms since the epoch) the (kid, nonce) pair must be
+    /// remembered to reject replays: `ts + max_age_ms`. After that the call
+    /// is expired anyway.
+    pub remember_until: u64,
+    /// The verified args without the envelope, in canonical form.
+    pub canonical_args: String,
+}
+
+/// Verifies signed calls for one audience.
+///
+/// Holds the key set, the audience, the time [`Window`], the [`Limits`] and
+/// the envelope field name; [`Verifier::verify`] takes the current time.
+///
+/// ```
+/// use callsign::{Key, KeySet, Nonce, Signer, Verifier, ErrorCode};
+///
+/// let aud = "https://happy-otter-123.convex.cloud";
+/// let key = Key::parse("csk1_prod_000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")?;
+/// let signed = Signer::new(&key, aud)?
+///     .sign_at("messages:send", r#"{"body":"hi"}"#, 1_700_000_000_000, &Nonce::parse("00112233445566778899aabbccddeeff")?)?
+///     .signed_args;
+///
+/// let verifier = Verifier::new(&KeySet::from(key), aud)?;
+/// let ok = verifier.verify("messages:send", &signed, 1_700_000_000_500)?;
+/// assert_eq!(ok.kid, "prod");
+/// let err = verifier.verify("messages:remove", &signed, 1_700_000_000_500).unwrap_err();
+/// assert_eq!(err.code(), ErrorCode::BadSignature);
+/// # Ok::<(), callsign::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Verifier {
+    audience: String,
+    macs: HashMap<String, MacKey>,
+    window: Window,
+    limits: Limits,
+    envelope_field: String,
+}
+
+impl Verifier {
+    /// A verifier for `audience` accepting the keys in `keys`.
+    ///
+    /// Fails with `invalid_key` when a derived key in the set is bound to a
+    /// different audience (a misconfiguration better caught at start-up).
+    pub fn new(keys: &KeySet, audience: &str) -> Result<Verifier> {
+        validate_audience(audience)?;
+        Ok(Verifier {
+            audience: audience.to_owned(),
+            macs: keys.macs_for(audience)?,
+            window: Window::default(),
+            limits: Limits::default(),
+            envelope_field: DEFAULT_ENVELOPE_FIELD.to_owned(),
+        })
+    }
+
+    /// Uses `window` instead of the default ±60 s.
+    pub fn with_window(mut self, window: Window) -> Verifier {
+        self.window = window;
+        self
+    }
+
+    /// Applies `limits` to incoming signed args.
+    pub fn with_limits(mut self, limits: Limits) -> Verifier {
+        self.limits = limits;
+        self
+    }
+
+    /// Reads the envelope from `name` instead of `_callsign`.
+    pub fn with_envelope_field(mut self, name: &str) -> Result<Verifier> {
+        validate_envelope_field(name)?;
+        self.envelope_field = name.to_owned();
+        Ok(self)
+    }
+
+    /// The audience this verifier accepts calls for.
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
+    /// The time window.
+    pub fn window(&self) -> Window {
+        self.window
+    }
+
+    /// The envelope field name.
+    pub fn envelope_field(&self) -> &str {
+        &self.envelope_field
+    }
+
+    /// Verifies `signed_args` (Convex JSON: args plus the envelope field) as a
+    /// call to `function` at time `now_ms`.
+    ///
+    /// Checks, in order: size, form, key id, signature, time window. Does not
+    /// check replays; see [`Verifier::verify_once`].
+    pub fn verify(&self, function: &str, signed_args: &str, now_ms: u64) -> Result<Verified> {
+        let mut members = parse_args_object(signed_args, &self.limits)?;
+        let at = members
+            .iter()
+            .position(|(k, _)| *k == self.envelope_field)
+            .ok_or_else(|| {
+                Error::malformed(format!(
+                    "the args lack the {:?} envelope field: was the call signed?",
+                    self.envelope_field
+                ))
+            })?;
+        let (_, envelope_value) = members.remove(at);
+        let envelope = Envelope::from_value(&self.envelope_field, envelope_value)?;
+        let function = canonical_function_name(function)?;
+
+        let mac_key = self.macs.get(&envelope.kid).ok_or_else(|| {
+            let mut known: Vec<&str> = self.macs.keys().map(String::as_str).collect();
+            known.sort_unstable();
+            Error::new(
+                ErrorCode::UnknownKey,
+                format!(
+                    "no key with id {:?}; this verifier holds {}",
+                    envelope.kid,
+                    known.join(", ")
+                ),
+            )
+        })?;
+
+        let mut canonical_args = String::with_capacity(signed_args.len());
+        write_object(&members, &mut canonical_args);
+        let message = signing_message(
+            &envelope.kid,
+            &self.audience,
+            &function,
+            envelope.ts,
+            &envelope.nonce,
+            &canonical_args,
+        );
+        let mut mac = mac_key.keyed();
+        mac.update(message.as_bytes());
+        // `verify_slice` compares in constant time.
+        mac.verify_slice(&envelope.sig_bytes()?).map_err(|_| {
+            Error::new(
+                ErrorCode::BadSignature,
+                format!(
+                    "signature does not match key {:?} for function {function:?} on audience {:?}: \
+                     check that the signer used this function and audience, and that the args were not changed",
+                    envelope.kid, self.audience
+                ),
+            )
+        })?;
+
+        self.check_window(envelope.ts, now_ms)?;
+        Ok(Verified {
+            remember_until: envelope.ts.saturating_add(self.window.max_age_ms),
+            kid: envelope.kid,
+            function,
+            ts: envelope.ts,
+            nonce: envelope.nonce,
+            canonical_args,
+        })
+    }
+
+    /// Verifies like [`Verifier::verify`], then records the (kid, nonce) pair
+    /// in `store`, failing with `replayed` if it was already there.
+    pub fn verify_once(
+        &self,
+        store: &dyn NonceStore,
+        function: &str,
+        signed_args: &str,
+        now_ms: u64,
+    ) -> Result<Verified> {
+        let verified = self.verify(function, signed_args, now_ms)?;
+        store.remember(
+            &verified.kid,
+            &verified.nonce,
+            verified.remember_until,
+            now_ms,
+        )?;
+        Ok(verified)
+    }
+
+    fn check_window(&self, ts: u64, now: u64) -> Result<()> {
+        if now > ts.saturating_add(self.window.max_age_ms) {
+            let late = now - ts - self.window.max_age_ms;
+            return Err(Error::new(
+                ErrorCode::Expired,
+                format!(
+                    "signed at {} ({ts}), {late} ms past the {} ms maximum age (now {}, {now})",
+                    describe_ms(ts),
+                    self.window.max_age_ms,
+                    describe_ms(now)
+                ),
+            ));
+        }
+        if now < ts.saturating_sub(self.window.max_future_ms) {
+            let early = ts - self.window.max_future_ms - now;
+            return Err(Error::new(
+                ErrorCode::NotYetValid,
+                format!(
+                    "signed for {} ({ts}), {early} ms beyond the {} ms allowed clock skew (now {}, {now}): \
+                     is the signer's clock ahead?",
+                    describe_ms(ts),
+                    self.window.max_future_ms,
+                    describe_ms(now)
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut kids: Vec<&String> = self.macs.keys().collect();
+        kids.sort_unstable();
+        f.debug_struct("Verifier")
+            .field("audience", &self.audience)
+            .field("kids", &kids)
+            .field("window", &self.window)
+            .field("limits", &self.limits)
+            .field("envelope_field", &self.envelope_field)
+            .finish()
+    }
+}
