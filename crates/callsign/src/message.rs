@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::{Error, Result};
 
 /// First line of every v1 message; separates callsign MACs from any other
 /// use of the same key.
@@ -129,8 +129,12 @@ impl Nonce {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn generate() -> Result<Nonce> {
         let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes)
-            .map_err(|e| Error::new(ErrorCode::Unsupported, format!("no OS randomness: {e}")))?;
+        getrandom::fill(&mut bytes).map_err(|e| {
+            Error::new(
+                crate::ErrorCode::Unsupported,
+                format!("no OS randomness: {e}"),
+            )
+        })?;
         Ok(Nonce::from_bytes(bytes))
     }
 
@@ -187,6 +191,7 @@ pub(crate) fn describe_ms(ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorCode;
 
     #[test]
     fn function_names_normalize_like_convex() {
