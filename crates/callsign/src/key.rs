@@ -368,3 +368,72 @@ fn check_secret_len(len: usize, max_bytes: usize) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROOT: &str = "csk1_prod_000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+    const AUD: &str = "https://happy-otter-123.convex.cloud";
+
+    fn assert_zeroized_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+
+    #[test]
+    fn secrets_are_wiped_on_drop_by_type() {
+        // The secret's storage type wipes itself; a change of type that lost
+        // this would stop compiling here.
+        assert_zeroized_on_drop::<Zeroizing<Vec<u8>>>();
+    }
+
+    #[test]
+    fn debug_and_display_never_show_the_secret() {
+        let root = Key::parse(ROOT).unwrap();
+        let derived = root.derive(AUD).unwrap();
+        let derived_hex = derived.to_key_string()[11..75].to_owned();
+        for text in [
+            format!("{root:?}"),
+            format!("{root}"),
+            format!("{derived:?}"),
+            format!("{derived}"),
+            format!(
+                "{:?}",
+                KeySet::new(vec![root.clone(), derived.clone()]).is_err()
+            ),
+            format!("{:?}", root.mac_for(AUD).unwrap()),
+        ] {
+            assert!(!text.contains("0a0b0c"), "{text}");
+            assert!(!text.contains(&derived_hex[..16]), "{text}");
+        }
+        assert_eq!(format!("{root}"), "csk1_prod_<redacted>");
+    }
+
+    #[test]
+    fn derived_key_round_trips_and_is_bound_to_its_audience() {
+        let derived = Key::parse(ROOT).unwrap().derive(AUD).unwrap();
+        let text = derived.to_key_string();
+        assert!(text.starts_with("csk1d_prod_") && text.ends_with(&format!("@{AUD}")));
+        let parsed = Key::parse(&text).unwrap();
+        assert_eq!(parsed.audience(), Some(AUD));
+        assert!(parsed.mac_for(AUD).is_ok());
+        let err = parsed.mac_for("https://other.convex.cloud").unwrap_err();
+        assert_eq!(err.code(), crate::ErrorCode::InvalidKey);
+        assert_eq!(
+            parsed.derive(AUD).unwrap_err().code(),
+            crate::ErrorCode::InvalidKey
+        );
+    }
+
+    #[test]
+    fn key_sets_pick_by_kid_and_reject_duplicates() {
+        let other = ROOT.replace("prod", "old");
+        let set = KeySet::parse(&format!(" {ROOT},\n{other} ")).unwrap();
+        assert_eq!(set.keys().len(), 2);
+        assert_eq!(set.get("old").unwrap().kid(), "old");
+        let dup = KeySet::parse(&format!("{ROOT} {ROOT}")).unwrap_err();
+        assert_eq!(dup.code(), crate::ErrorCode::InvalidKey);
+        assert_eq!(
+            KeySet::parse(" , ").unwrap_err().code(),
+            crate::ErrorCode::InvalidKey
+        );
+    }
+}
