@@ -395,9 +395,11 @@ mod tests {
             format!("{root}"),
             format!("{derived:?}"),
             format!("{derived}"),
+            format!("{:?}", KeySet::from(derived.clone())),
+            format!("{:?}", crate::Signer::new(&root, AUD).unwrap()),
             format!(
                 "{:?}",
-                KeySet::new(vec![root.clone(), derived.clone()]).is_err()
+                crate::Verifier::new(&KeySet::from(root.clone()), AUD).unwrap()
             ),
             format!("{:?}", root.mac_for(AUD).unwrap()),
         ] {
