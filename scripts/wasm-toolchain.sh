@@ -132,7 +132,7 @@ bindgen() {
     fi
     # Not --locked: the published lockfile of wasm-bindgen-cli has failed to build here.
     cargo install --quiet --force wasm-bindgen-cli --version "=$WASM_BINDGEN_VERSION" >&2
-    bin="${CARGO_HOME:-$HOME/.cargo}/bin/wasm-bindgen"
+    bin="${CARGO_INSTALL_ROOT:-${CARGO_HOME:-$HOME/.cargo}}/bin/wasm-bindgen"
     have=$("$bin" --version 2>/dev/null | awk '{print $2}') || have=
     [[ $have == "$WASM_BINDGEN_VERSION" ]] || die "installed $bin reports '${have:-nothing}', want $WASM_BINDGEN_VERSION"
     if [[ $(command -v wasm-bindgen 2>/dev/null) != "$bin" ]]; then
