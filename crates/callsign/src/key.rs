@@ -89,7 +89,7 @@ impl Key {
 
     /// Parses a root or derived key string.
     pub fn parse(text: &str) -> Result<Key> {
-        let text = text.trim();
+        let text = text.trim_matches(|c: char| c.is_ascii_whitespace());
         if let Some(rest) = text.strip_prefix(DERIVED_PREFIX) {
             let (kid, rest) = split_kid(rest)?;
             let (hex_part, audience) = rest.split_once('@').ok_or_else(|| {

@@ -105,12 +105,12 @@ pub fn canonical_function_name(name: &str) -> Result<String> {
         Some((module, export)) => (module, export),
         None => (name, "default"),
     };
-    if module.is_empty() || export.is_empty() {
+    let module = module.strip_suffix(".js").unwrap_or(module);
+    if module.is_empty() || module.ends_with('/') || export.is_empty() {
         return Err(Error::malformed(format!(
             "function name {name:?} must have a module path and an export name, as in \"dir/file:fn\""
         )));
     }
-    let module = module.strip_suffix(".js").unwrap_or(module);
     Ok(format!("{module}:{export}"))
 }
 
@@ -207,7 +207,16 @@ mod tests {
             canonical_function_name("messages:send").unwrap(),
             "messages:send"
         );
-        for bad in ["", ":fn", "mod:", "has space:fn", "é:fn"] {
+        for bad in [
+            "",
+            ":fn",
+            "mod:",
+            "has space:fn",
+            "é:fn",
+            ".js:fn",
+            "dir/.js:fn",
+            "dir/:fn",
+        ] {
             assert_eq!(
                 canonical_function_name(bad).unwrap_err().code(),
                 ErrorCode::Malformed,

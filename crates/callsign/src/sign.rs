@@ -236,6 +236,18 @@ impl Signer {
         );
         let mut signed_args = String::with_capacity(canonical_args.len() + 200);
         write_object(&members, &mut signed_args);
+        // A verifier with the same limits checks the signed args, envelope
+        // included; refuse here what it would refuse there.
+        if signed_args.len() > self.limits.max_bytes {
+            return Err(Error::new(
+                ErrorCode::TooLarge,
+                format!(
+                    "signed args would be {} bytes, over the limit of {} bytes",
+                    signed_args.len(),
+                    self.limits.max_bytes
+                ),
+            ));
+        }
         Ok(SignedCall {
             signed_args,
             envelope,
