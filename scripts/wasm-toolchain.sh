@@ -68,9 +68,17 @@ install_debian() {
     debian_ready && return 0
     command -v apt-get >/dev/null 2>&1 || die "apt-get not found; cannot install the Debian fallback"
     log "installing Debian fallback: ${DEBIAN_PKGS[*]}"
-    as_root apt-get update -qq >&2
+    local aptlog
+    aptlog=$(mktemp)
     # Recommends stay on: rustc-web only *recommends* rust-web-llvm (/usr/bin/rust-lld).
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${DEBIAN_PKGS[@]}" >&2
+    if ! { as_root apt-get update -qq &&
+           as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${DEBIAN_PKGS[@]}"; } \
+           >"$aptlog" 2>&1; then
+        tail -n 30 "$aptlog" >&2
+        rm -f "$aptlog"
+        die "apt-get failed installing ${DEBIAN_PKGS[*]}"
+    fi
+    rm -f "$aptlog"
     debian_ready || die "Debian packages installed but toolchain not found at $DEB_RUSTC / $DEB_CARGO / $DEB_STD_SRC"
 }
 
@@ -102,7 +110,14 @@ route() {
 }
 
 build() {
-    ensure
+    # Don't retry rustup (up to 120 s) on every build once the Debian route is in place.
+    if rustup_has_target && [[ $ROUTE_OVERRIDE != debian ]]; then
+        :
+    elif [[ -z $ROUTE_OVERRIDE ]] && debian_ready; then
+        :
+    else
+        ensure
+    fi
     if [[ $(route) == rustup ]]; then
         cargo build --target "$TARGET" "$@"
         return
@@ -148,6 +163,6 @@ case "$mode" in
     build)   build "$@" ;;
     bindgen) bindgen ;;
     route)   route ;;
-    -h|--help|help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' ;;
+    -h|--help|help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0" ;;
     *) die "unknown mode '$mode' (ensure|build|bindgen|route)" ;;
 esac
