@@ -1,1 +1,100 @@
-fn main() {}
+//! `callsign`: sign and verify server-to-server calls into Convex from the shell.
+//!
+//! Each command reads its JSON input on stdin and writes one result on
+//! stdout. On failure it exits 1 and prints `<code>: <message>` on stderr,
+//! `<code>` being a stable string, so scripts can branch on the first word.
+//! Usage errors are clap's and exit 2.
+
+#![forbid(unsafe_code)]
+// Flag doc comments are also the `--help` text, where example URLs must be
+// plain text rather than Markdown links.
+#![allow(rustdoc::bare_urls)]
+
+mod commands;
+mod error;
+mod keys;
+mod seen;
+mod stdio;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use commands::Command;
+
+const ABOUT_LONG: &str = "\
+Signed server-to-server calls into Convex.
+
+A server signs a call (function name, args, target deployment, timestamp, nonce) with HMAC-SHA256;
+the Convex function verifies it. The key is read from --key / CALLSIGN_KEY (sign, derive) or
+--keys / CALLSIGN_KEYS (verify) and is never printed except by keygen and derive.
+
+On failure every command exits 1 and prints `<code>: <message>` on stderr. The codes are:
+  malformed, too_large, invalid_key, unknown_key, bad_signature, expired, not_yet_valid,
+  replayed, unsupported   (the protocol's codes, SPEC.md §9)
+  io                      (stdin, stdout or the --seen file failed)
+  demo_failed             (`callsign demo` saw an unexpected outcome)
+Usage errors exit 2.";
+
+const EXAMPLES: &str = "\
+Examples:
+  export CALLSIGN_KEY=$(callsign keygen --kid prod)
+  callsign derive --audience https://happy-otter-123.convex.cloud
+  echo '{\"body\":\"hi\", \"n\":1.0}' | callsign canon
+  echo '{\"body\":\"hi\"}' | callsign sign --audience https://happy-otter-123.convex.cloud --function messages:send \\
+    | CALLSIGN_KEYS=$CALLSIGN_KEY callsign verify --audience https://happy-otter-123.convex.cloud --function messages:send
+  callsign demo";
+
+/// The `callsign` command line.
+#[derive(Parser)]
+#[command(
+    name = "callsign",
+    version,
+    about = "Signed server-to-server calls into Convex",
+    long_about = ABOUT_LONG,
+    after_long_help = EXAMPLES,
+    subcommand_required = true,
+    arg_required_else_help = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(&err),
+    };
+    match cli.command.run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("{err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints a clap error (or `--help`/`--version`), with key material redacted:
+/// clap quotes stray arguments, and a key passed without `--key` is one.
+fn usage_error(err: &clap::Error) -> ExitCode {
+    if !err.use_stderr() {
+        // --help or --version: not an error. Printing can only fail on a
+        // closed stdout, and then there is nobody left to tell.
+        let _ = err.print();
+        return ExitCode::SUCCESS;
+    }
+    // Any argument may be a mangled key, so all of them count as key text.
+    let key_texts: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .chain(
+            [keys::KEY_ENV, keys::KEYS_ENV]
+                .into_iter()
+                .filter_map(|v| std::env::var(v).ok()),
+        )
+        .collect();
+    let key_texts: Vec<&str> = key_texts.iter().map(String::as_str).collect();
+    eprint!("{}", keys::redact(&err.render().to_string(), &key_texts));
+    ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2))
+}

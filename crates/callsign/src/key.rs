@@ -93,13 +93,15 @@ impl Key {
         if let Some(rest) = text.strip_prefix(DERIVED_PREFIX) {
             let (kid, rest) = split_kid(rest)?;
             let (hex_part, audience) = rest.split_once('@').ok_or_else(|| {
-                Error::invalid_key(format!(
-                    "derived key {kid:?} lacks its '@<audience>' suffix"
-                ))
+                Error::invalid_key("a derived key ends with '@<audience>'; this one has none")
             })?;
-            let secret = decode_secret(kid, hex_part, MIN_SECRET_BYTES)?;
-            validate_audience(audience)
-                .map_err(|e| Error::invalid_key(format!("derived key {kid:?}: {}", e.message())))?;
+            let secret = decode_secret(hex_part, MIN_SECRET_BYTES)?;
+            validate_audience(audience).map_err(|_| {
+                Error::invalid_key(
+                    "the audience of a derived key must be 1 to 512 printable ASCII characters, \
+                     without spaces or commas",
+                )
+            })?;
             Ok(Key {
                 kid: kid.to_owned(),
                 secret,
@@ -107,7 +109,7 @@ impl Key {
             })
         } else if let Some(rest) = text.strip_prefix(ROOT_PREFIX) {
             let (kid, hex_part) = split_kid(rest)?;
-            let secret = decode_secret(kid, hex_part, MAX_SECRET_BYTES)?;
+            let secret = decode_secret(hex_part, MAX_SECRET_BYTES)?;
             Ok(Key {
                 kid: kid.to_owned(),
                 secret,
@@ -331,22 +333,27 @@ fn split_kid(rest: &str) -> Result<(&str, &str)> {
     let (kid, secret) = rest
         .split_once('_')
         .ok_or_else(|| Error::invalid_key("a key has the form <prefix><kid>_<secret hex>"))?;
-    validate_kid(kid)?;
+    validate_kid(kid).map_err(|_| {
+        Error::invalid_key(format!(
+            "the key id of a key string must be 1 to {MAX_KID_LEN} characters from A-Z a-z 0-9 '.' '-'"
+        ))
+    })?;
     Ok((kid, secret))
 }
 
-fn decode_secret(kid: &str, hex_part: &str, max_bytes: usize) -> Result<Zeroizing<Vec<u8>>> {
+// Errors about a key string never quote any part of it: a mistyped string can
+// put secret digits where the kid or audience belongs.
+fn decode_secret(hex_part: &str, max_bytes: usize) -> Result<Zeroizing<Vec<u8>>> {
     if !hex_part
         .bytes()
         .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         || hex_part.len() % 2 != 0
     {
-        return Err(Error::invalid_key(format!(
-            "key {kid:?}: the secret must be lowercase hex with an even number of digits"
-        )));
+        return Err(Error::invalid_key(
+            "the secret of a key string must be lowercase hex with an even number of digits",
+        ));
     }
-    check_secret_len(hex_part.len() / 2, max_bytes)
-        .map_err(|e| Error::invalid_key(format!("key {kid:?}: {}", e.message())))?;
+    check_secret_len(hex_part.len() / 2, max_bytes)?;
     Ok(Zeroizing::new(
         hex::decode(hex_part).expect("checked to be lowercase hex of even length"),
     ))
@@ -407,6 +414,24 @@ mod tests {
             assert!(!text.contains(&derived_hex[..16]), "{text}");
         }
         assert_eq!(format!("{root}"), "csk1_prod_<redacted>");
+    }
+
+    #[test]
+    fn parse_errors_never_quote_the_key_string() {
+        let secret = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+        for bad in [
+            format!("csk1_{secret}_"),
+            format!("csk1_{secret}_00"),
+            format!("csk1d_{secret}_{secret}"),
+            format!("csk1d_k_{secret}@{secret} x"),
+            format!("csk1_k/{secret}_{secret}"),
+            format!("csk2_k_{secret}"),
+            format!("csk1_k_{}", &secret[1..]),
+        ] {
+            let err = Key::parse(&bad).unwrap_err();
+            assert_eq!(err.code(), crate::ErrorCode::InvalidKey);
+            assert!(!err.to_string().contains(&secret[..16]), "{err}");
+        }
     }
 
     #[test]

@@ -1,0 +1,112 @@
+//! The subcommands: one module each, holding its flags and its `run`.
+
+use callsign::DEFAULT_ENVELOPE_FIELD;
+use clap::Subcommand;
+
+use crate::error::Result;
+
+pub mod canon;
+pub mod demo;
+pub mod derive;
+pub mod keygen;
+pub mod sign;
+pub mod verify;
+
+/// Every `callsign` subcommand.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Generate a new root key and print it
+    ///
+    /// Prints `csk1_<kid>_<64 hex>` and a newline: 256 bits from the
+    /// operating system's random source. Keep it secret: store it where
+    /// your signing server reads CALLSIGN_KEY.
+    #[command(after_long_help = keygen::EXAMPLES)]
+    Keygen(keygen::Args),
+
+    /// Derive the key for one deployment from a root key and print it
+    ///
+    /// Prints `csk1d_<kid>_<64 hex>@<audience>` and a newline. Give a
+    /// deployment only its derived key: if it leaks, it cannot sign for any
+    /// other deployment.
+    #[command(after_long_help = derive::EXAMPLES)]
+    Derive(derive::Args),
+
+    /// Print the canonical form of Convex-JSON args read on stdin
+    ///
+    /// Writes the exact bytes that get signed (RFC 8785 over Convex's JSON
+    /// encoding, SPEC.md §2), with no trailing newline. Invalid input exits 1
+    /// with `malformed: …` or `too_large: …` on stderr.
+    #[command(after_long_help = canon::EXAMPLES)]
+    Canon(canon::Args),
+
+    /// Sign a call: read its args on stdin, print the signed args
+    ///
+    /// Reads the args (a Convex-JSON object), adds the `_callsign` envelope
+    /// and prints the result as one line of canonical JSON: send it as the
+    /// function's args. Uses the system clock and a random nonce unless
+    /// --now / --nonce are given.
+    #[command(after_long_help = sign::EXAMPLES)]
+    Sign(sign::Args),
+
+    /// Verify a signed call read on stdin; print its claims
+    ///
+    /// On success exits 0 and prints the verified claims as one JSON line:
+    /// {"kid","function","ts","nonce","remember_until","canonical_args"}.
+    /// Otherwise exits 1 with `<code>: <message>` on stderr, the code being
+    /// one of malformed, too_large, invalid_key, unknown_key, bad_signature,
+    /// expired, not_yet_valid, replayed.
+    #[command(after_long_help = verify::EXAMPLES)]
+    Verify(verify::Args),
+
+    /// Run a short narrated sign-and-verify session (doubles as a smoke test)
+    ///
+    /// Generates a key, derives it for a deployment, signs `messages:send`,
+    /// verifies it, then shows a tampered arg, a wrong function, an expired
+    /// call and a replay being rejected. Exits 0 only if every outcome is the
+    /// expected one.
+    #[command(after_long_help = demo::EXAMPLES)]
+    Demo,
+}
+
+impl Command {
+    /// Runs the command.
+    pub fn run(&self) -> Result<()> {
+        match self {
+            Command::Keygen(args) => keygen::run(args),
+            Command::Derive(args) => derive::run(args),
+            Command::Canon(args) => canon::run(args),
+            Command::Sign(args) => sign::run(args),
+            Command::Verify(args) => verify::run(args),
+            Command::Demo => demo::run(),
+        }
+    }
+}
+
+/// The flags that name a call, shared by `sign` and `verify`.
+#[derive(clap::Args)]
+pub struct CallArgs {
+    /// The deployment the call is for, byte for byte as CONVEX_CLOUD_URL gives it
+    ///
+    /// Signer and verifier must use the same string (no trailing slash).
+    ///
+    /// Example: --audience https://happy-otter-123.convex.cloud
+    #[arg(long, value_name = "AUD")]
+    pub audience: String,
+
+    /// The Convex function called, as `dir/file:export`
+    ///
+    /// Normalized as Convex does: `messages` means `messages:default`, and a
+    /// trailing `.js` on the module path is dropped.
+    ///
+    /// Example: --function messages:send
+    #[arg(long, value_name = "NAME")]
+    pub function: String,
+
+    /// Name of the args field carrying the signature envelope
+    ///
+    /// Must be a Convex identifier, and the same on both sides.
+    ///
+    /// Example: --envelope-field _sig
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_ENVELOPE_FIELD)]
+    pub envelope_field: String,
+}

@@ -1,0 +1,355 @@
+//! The shared vectors of `tests/vectors/` (format: tests/vectors/README.md),
+//! run through the CLI: every expected output and every error code.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::{callsign, cs, run, Run, TempDir};
+use serde_json::{Map, Value};
+
+fn load(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/vectors")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read the shared test vectors {}: {e}\n\
+             The CLI is tested against tests/vectors/*.json (format in tests/vectors/README.md); \
+             they must exist.",
+            path.display()
+        )
+    });
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+fn list<'a>(v: &'a Value, field: &str) -> &'a [Value] {
+    v[field]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_else(|| panic!("vector field {field:?} is not an array"))
+}
+
+fn string<'a>(v: &'a Value, field: &str) -> &'a str {
+    v[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("vector field {field:?} is not a string in {v}"))
+}
+
+fn number(v: &Value, field: &str) -> u64 {
+    v[field]
+        .as_u64()
+        .unwrap_or_else(|| panic!("vector field {field:?} is not an integer in {v}"))
+}
+
+/// `field`, or `field_repeat` expanded to `prefix + unit×count + suffix`.
+fn text(case: &Value, field: &str) -> String {
+    if let Some(text) = case[field].as_str() {
+        return text.to_owned();
+    }
+    let rep = &case[format!("{field}_repeat")];
+    let count = usize::try_from(number(rep, "count")).expect("count fits usize");
+    format!(
+        "{}{}{}",
+        string(rep, "prefix"),
+        string(rep, "unit").repeat(count),
+        string(rep, "suffix")
+    )
+}
+
+/// `base` with the fields of `over` (an object or null) replacing its own.
+fn merged(base: &Value, over: &Value) -> Value {
+    let mut out: Map<String, Value> = base.as_object().cloned().unwrap_or_default();
+    if let Some(over) = over.as_object() {
+        out.extend(over.clone());
+    }
+    Value::Object(out)
+}
+
+fn limit_flags(limits: &Value) -> Vec<String> {
+    vec![
+        format!("--max-bytes={}", number(limits, "max_bytes")),
+        format!("--max-depth={}", number(limits, "max_depth")),
+    ]
+}
+
+/// A NUL cannot be passed in argv (or the environment); such a case cannot
+/// reach the CLI at all.
+fn expressible(args: &[String]) -> bool {
+    args.iter().all(|a| !a.contains('\0'))
+}
+
+/// Collects mismatches so one run reports all of them.
+#[derive(Default)]
+struct Report(Vec<String>);
+
+impl Report {
+    /// Checks that `run` failed with `code` in the CLI's error shape.
+    fn error(&mut self, name: &str, run: &Run, code: &str) {
+        let shaped = run.code == 1
+            && run.stdout.is_empty()
+            && run.stderr.starts_with(&format!("{code}: "))
+            && run.stderr.lines().count() == 1;
+        if !shaped {
+            self.0.push(format!("{name}: expected {code}, got {run:?}"));
+        }
+    }
+
+    /// Checks that `run` succeeded with exactly `stdout`.
+    fn output(&mut self, name: &str, run: &Run, stdout: &[u8]) {
+        if run.code != 0 || run.stdout != stdout {
+            self.0.push(format!(
+                "{name}: expected stdout {:?}, got {run:?} (stdout {:?})",
+                String::from_utf8_lossy(stdout),
+                String::from_utf8_lossy(&run.stdout)
+            ));
+        }
+    }
+
+    /// Checks that `run` printed claims that include every field of `expected`.
+    fn claims(&mut self, name: &str, run: &Run, expected: &Value) {
+        let got: Option<Value> = (run.code == 0)
+            .then(|| serde_json::from_slice(&run.stdout).ok())
+            .flatten();
+        let matches = got.as_ref().is_some_and(|got| {
+            expected
+                .as_object()
+                .is_some_and(|fields| fields.iter().all(|(k, v)| &got[k] == v))
+        });
+        if !matches {
+            self.0
+                .push(format!("{name}: expected claims {expected}, got {run:?}"));
+        }
+    }
+
+    fn finish(self, file: &str, cases: usize) {
+        assert!(
+            self.0.is_empty(),
+            "{} of {cases} {file} checks failed:\n{}",
+            self.0.len(),
+            self.0.join("\n")
+        );
+    }
+}
+
+fn cli(args: &[String], stdin: &str) -> Run {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    cs(&args, stdin)
+}
+
+#[test]
+fn canonical_vectors() {
+    let file = load("canonical.json");
+    let defaults = &file["limits"];
+    let mut report = Report::default();
+    let mut cases = 0;
+    for case in list(&file, "valid") {
+        cases += 1;
+        let mut args = vec!["canon".to_owned()];
+        args.extend(limit_flags(&merged(defaults, &case["limits"])));
+        let run = cli(&args, &text(case, "input"));
+        report.output(
+            string(case, "name"),
+            &run,
+            string(case, "canonical").as_bytes(),
+        );
+    }
+    for case in list(&file, "invalid") {
+        cases += 1;
+        let mut args = vec!["canon".to_owned()];
+        args.extend(limit_flags(&merged(defaults, &case["limits"])));
+        let run = cli(&args, &text(case, "input"));
+        report.error(string(case, "name"), &run, string(case, "error"));
+    }
+    report.finish("canonical.json", cases);
+}
+
+#[test]
+fn key_vectors() {
+    const AUD: &str = "https://happy-otter-123.convex.cloud";
+    let file = load("keys.json");
+    let mut report = Report::default();
+    let mut cases = 0;
+    for case in list(&file, "invalid") {
+        let args = vec![
+            "derive".to_owned(),
+            format!("--key={}", string(case, "key")),
+            format!("--audience={AUD}"),
+        ];
+        if expressible(&args) {
+            cases += 1;
+            report.error(string(case, "name"), &cli(&args, ""), string(case, "error"));
+        }
+    }
+    for case in list(&file, "derive") {
+        cases += 1;
+        let args = vec![
+            "derive".to_owned(),
+            format!("--key={}", string(case, "root")),
+            format!("--audience={}", string(case, "audience")),
+        ];
+        let derived = format!("{}\n", string(case, "derived"));
+        report.output(string(case, "name"), &cli(&args, ""), derived.as_bytes());
+    }
+    // Every valid key signs (for its own audience, if it is derived).
+    for case in list(&file, "valid") {
+        cases += 1;
+        let audience = case["audience"].as_str().unwrap_or(AUD);
+        let args = vec![
+            "sign".to_owned(),
+            format!("--key={}", string(case, "key")),
+            format!("--audience={audience}"),
+            "--function=f:g".to_owned(),
+        ];
+        let run = cli(&args, "{}");
+        let kid = format!("{{\"_callsign\":{{\"kid\":\"{}\",", string(case, "kid"));
+        if run.code != 0 || !run.stdout.starts_with(kid.as_bytes()) {
+            report.0.push(format!(
+                "{}: expected to sign as {kid}, got {run:?}",
+                string(case, "name")
+            ));
+        }
+    }
+    for case in list(&file, "keysets") {
+        cases += 1;
+        let args = vec![
+            "verify".to_owned(),
+            format!("--keys={}", string(case, "keys")),
+            format!(
+                "--audience={}",
+                keyset_audience(string(case, "keys")).unwrap_or(AUD)
+            ),
+            "--function=f:g".to_owned(),
+        ];
+        // An envelope naming a kid no set holds: a valid set gets as far as
+        // the key lookup, an invalid one fails before reading it.
+        let call = r#"{"_callsign":{"kid":"not-in-any-set","nonce":"00112233445566778899aabbccddeeff","sig":"0000000000000000000000000000000000000000000000000000000000000000","ts":1,"v":1}}"#;
+        let code = case["error"].as_str().unwrap_or("unknown_key");
+        report.error(string(case, "name"), &cli(&args, call), code);
+    }
+    report.finish("keys.json", cases);
+}
+
+/// The audience of the first derived key in a key-set text, if any: a set
+/// of derived keys is only usable for their audience.
+fn keyset_audience(keys: &str) -> Option<&str> {
+    keys.split(|c: char| c == ',' || c.is_ascii_whitespace())
+        .find_map(|key| key.split_once('@').map(|(_, aud)| aud))
+}
+
+#[test]
+fn signing_vectors() {
+    let file = load("signing.json");
+    let mut report = Report::default();
+    let cases = list(&file, "cases");
+    for case in cases {
+        let name = string(case, "name");
+        let key = string(case, "key");
+        let ts = number(case, "ts");
+        let sign = vec![
+            "sign".to_owned(),
+            format!("--key={key}"),
+            format!("--audience={}", string(case, "audience")),
+            format!("--function={}", string(case, "function")),
+            format!("--now={ts}"),
+            format!("--nonce={}", string(case, "nonce")),
+        ];
+        let signed = string(case, "signed_args");
+        report.output(
+            name,
+            &cli(&sign, string(case, "args")),
+            format!("{signed}\n").as_bytes(),
+        );
+
+        let verify = vec![
+            "verify".to_owned(),
+            format!("--keys={key}"),
+            format!("--audience={}", string(case, "audience")),
+            format!("--function={}", string(case, "function")),
+            format!("--now={ts}"),
+        ];
+        let kid = key
+            .split('_')
+            .nth(1)
+            .expect("a key string has the form <prefix>_<kid>_<secret>");
+        let claims = serde_json::json!({
+            "kid": kid, "function": case["canonical_function"], "ts": ts,
+            "nonce": case["nonce"], "canonical_args": case["canonical_args"],
+        });
+        report.claims(&format!("{name} (verify)"), &cli(&verify, signed), &claims);
+    }
+    report.finish("signing.json", cases.len() * 2);
+}
+
+/// The `verify` flags for a case or step: `defaults` overridden by its fields.
+fn verify_flags(defaults: &Value, case: &Value) -> Vec<String> {
+    let field = |name: &str| {
+        if case[name].is_null() {
+            defaults[name].clone()
+        } else {
+            case[name].clone()
+        }
+    };
+    let window = merged(&defaults["window"], &case["window"]);
+    let mut args = vec![
+        "verify".to_owned(),
+        format!("--keys={}", field("keys").as_str().expect("keys")),
+        format!(
+            "--audience={}",
+            field("audience").as_str().expect("audience")
+        ),
+        format!(
+            "--function={}",
+            field("function").as_str().expect("function")
+        ),
+        format!(
+            "--envelope-field={}",
+            field("envelope_field").as_str().expect("envelope_field")
+        ),
+        format!("--now={}", number(case, "now")),
+        format!("--max-age-ms={}", number(&window, "max_age_ms")),
+        format!("--max-future-ms={}", number(&window, "max_future_ms")),
+    ];
+    args.extend(limit_flags(&merged(&defaults["limits"], &case["limits"])));
+    args
+}
+
+/// Checks one verification against its expected `error` or `verified` claims.
+fn check_verify(report: &mut Report, name: &str, case: &Value, run: &Run) {
+    match case["error"].as_str() {
+        Some(code) => report.error(name, run, code),
+        None => report.claims(name, run, &case["verified"]),
+    }
+}
+
+#[test]
+fn verify_vectors() {
+    let file = load("verify.json");
+    let defaults = &file["defaults"];
+    let mut report = Report::default();
+    let mut cases = 0;
+    for case in list(&file, "cases") {
+        let args = verify_flags(defaults, case);
+        if expressible(&args) {
+            cases += 1;
+            let run = cli(&args, &text(case, "signed_args"));
+            check_verify(&mut report, string(case, "name"), case, &run);
+        }
+    }
+    for sequence in list(&file, "sequences") {
+        // The steps of a sequence share one replay store: one --seen file.
+        let dir = TempDir::new("vectors");
+        let seen = dir.path().join("seen.jsonl");
+        for (i, step) in list(sequence, "steps").iter().enumerate() {
+            cases += 1;
+            let name = format!("{} (step {})", string(sequence, "name"), i + 1);
+            let mut args = verify_flags(defaults, step);
+            args.push(format!("--seen={}", seen.display()));
+            let mut cmd = callsign(&[]);
+            cmd.args(&args);
+            let run = run(&mut cmd, text(step, "signed_args"));
+            check_verify(&mut report, &name, step, &run);
+        }
+    }
+    report.finish("verify.json", cases);
+}
