@@ -65,8 +65,8 @@ impl ErrorCode {
         }
     }
 
-    /// Parses a wire string back into a code.
-    pub fn from_str_code(code: &str) -> Option<ErrorCode> {
+    /// The code whose wire string is `code`, if any.
+    pub fn parse(code: &str) -> Option<ErrorCode> {
         ErrorCode::ALL.into_iter().find(|c| c.as_str() == code)
     }
 }
@@ -125,3 +125,18 @@ impl std::error::Error for Error {}
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_through_their_wire_strings() {
+        for code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
+        }
+        assert_eq!(ErrorCode::parse("Malformed"), None);
+        let err = Error::new(ErrorCode::Expired, "late");
+        assert_eq!(err.to_string(), "expired: late");
+    }
+}

@@ -81,7 +81,7 @@ fn limits(defaults: &Value, over: &Value) -> Limits {
 
 fn code(case: &Value) -> ErrorCode {
     let text = case["error"].as_str().expect("error is a string");
-    ErrorCode::from_str_code(text).unwrap_or_else(|| panic!("unknown error code {text:?}"))
+    ErrorCode::parse(text).unwrap_or_else(|| panic!("unknown error code {text:?}"))
 }
 
 /// Failures collected over a whole file, reported together.
