@@ -37,6 +37,7 @@ pub struct Limits {
     pub max_bytes: usize,
     /// Maximum nesting of objects and arrays; the top-level args object is
     /// depth 1. `$integer`/`$float`/`$bytes` objects are values, not levels.
+    /// Values above [`Limits::MAX_DEPTH_CAP`] act as that cap.
     pub max_depth: usize,
 }
 
@@ -47,6 +48,10 @@ impl Limits {
     /// levels and counts the argument list that wraps the args object as one,
     /// so 63 is the deepest args object a deployment accepts.
     pub const DEFAULT_MAX_DEPTH: usize = 63;
+    /// The deepest nesting ever accepted, whatever `max_depth` says: parsing
+    /// recurses once per level, and this bound keeps the stack small even in
+    /// wasm32's 1 MiB stack. Twice what Convex itself accepts.
+    pub const MAX_DEPTH_CAP: usize = 128;
 }
 
 impl Default for Limits {
@@ -116,7 +121,7 @@ pub(crate) fn parse_args_object(json: &str, limits: &Limits) -> Result<Vec<(Stri
     let mut parser = Parser {
         src: json.as_bytes(),
         pos: 0,
-        max_depth: limits.max_depth,
+        max_depth: limits.max_depth.min(Limits::MAX_DEPTH_CAP),
     };
     parser.skip_ws();
     if parser.peek() != Some(b'{') {
@@ -793,6 +798,21 @@ mod tests {
                 .code(),
             ErrorCode::Malformed
         );
+    }
+
+    #[test]
+    fn depth_is_capped_whatever_the_limit_says() {
+        let limits = Limits {
+            max_bytes: usize::MAX,
+            max_depth: usize::MAX,
+        };
+        let nest = |n: usize| format!("{{\"a\":{}{}}}", "[".repeat(n - 1), "]".repeat(n - 1));
+        assert!(canonicalize(&nest(Limits::MAX_DEPTH_CAP), &limits).is_ok());
+        let err = canonicalize(&nest(Limits::MAX_DEPTH_CAP + 1), &limits).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Malformed);
+        assert!(err.message().contains("128 levels"), "{err}");
+        // Far deeper input fails the same way instead of exhausting the stack.
+        assert!(canonicalize(&nest(1_000_000), &limits).is_err());
     }
 
     #[test]
