@@ -1,8 +1,10 @@
 // Independent check of the shared vectors (tests/vectors/*.json) with Node
 // built-ins only: it re-derives keys, re-frames every signing message and
-// recomputes every MAC with node:crypto, and re-canonicalizes the plain-JSON
-// canonical vectors with JSON.parse + a sorted serializer. Nothing here uses
-// the Rust code, so a pass shows the spec can be implemented from its text.
+// recomputes every MAC with node:crypto, re-canonicalizes the plain-JSON
+// canonical vectors with JSON.parse + a sorted serializer, normalizes function
+// names, and finds the single fault of every call the signer must refuse.
+// Nothing here uses the Rust code, so a pass shows the spec can be
+// implemented from its text.
 //
 // This is a test-only reference: the product never canonicalizes in JS.
 //
@@ -31,8 +33,15 @@ const AUDIENCE = "[\\x21-\\x2b\\x2d-\\x7e]{1,512}";
 const ROOT_RE = new RegExp(`^csk1_(${KID})_((?:[0-9a-f]{2}){32,64})$`);
 const DERIVED_RE = new RegExp(`^csk1d_(${KID})_([0-9a-f]{64})@(${AUDIENCE})$`);
 
-/** Parses a key string, or returns null. */
-function parseKey(text) {
+/**
+ * Removes leading and trailing ASCII whitespace (space, tab, LF, FF, CR) only:
+ * String.prototype.trim would also remove U+00A0, U+3000, VT and more.
+ */
+const trimAscii = (text) => text.replace(/^[ \t\n\f\r]+|[ \t\n\f\r]+$/g, "");
+
+/** Parses a key string (surrounding ASCII whitespace is ignored), or returns null. */
+function parseKey(untrimmed) {
+  const text = trimAscii(untrimmed);
   let m = ROOT_RE.exec(text);
   if (m) return { kid: m[1], secret: Buffer.from(m[2], "hex"), audience: null };
   m = DERIVED_RE.exec(text);
@@ -75,14 +84,27 @@ function frame(fields) {
   return Buffer.concat(parts);
 }
 
-/** `messages` -> `messages:default`, `dir/file.js:fn` -> `dir/file:fn`. */
+/**
+ * SPEC §3.3: `messages` -> `messages:default`, `dir/file.js:fn` -> `dir/file:fn`;
+ * null if invalid. The name as given is 1 to 512 bytes of 0x21-0x7E; split at
+ * the last ':' (none: export `default`); the module loses one `.js`; then both
+ * parts are non-empty and the module does not end in '/'.
+ */
 function canonicalFunction(name) {
+  if (!/^[\x21-\x7e]{1,512}$/.test(name)) return null;
   const at = name.lastIndexOf(":");
   let module = at < 0 ? name : name.slice(0, at);
   const exportName = at < 0 ? "default" : name.slice(at + 1);
   if (module.endsWith(".js")) module = module.slice(0, -3);
+  if (module === "" || exportName === "" || module.endsWith("/")) return null;
   return `${module}:${exportName}`;
 }
+
+const AUDIENCE_RE = new RegExp(`^${AUDIENCE}$`);
+const NONCE_RE = /^[0-9a-f]{32,64}$/;
+
+/** SPEC §5: a Convex identifier of at most 64 characters, not only underscores. */
+const isEnvelopeField = (name) => /^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name) && !/^_+$/.test(name);
 
 // --- Canonical JSON for plain values -----------------------------------------
 
@@ -108,6 +130,23 @@ function hasSpecial(value) {
   return false;
 }
 
+/** Nesting depth (SPEC §2.5): the args object is 1, special forms add nothing. */
+function depth(value) {
+  if (Array.isArray(value)) return 1 + Math.max(0, ...value.map(depth));
+  if (value !== null && typeof value === "object") {
+    const keys = Object.keys(value);
+    if (keys.length === 1 && ["$integer", "$float", "$bytes"].includes(keys[0])) return 0;
+    return 1 + Math.max(0, ...keys.map((k) => depth(value[k])));
+  }
+  return 0;
+}
+
+/** README: a case's `limits` / `window` override the defaults field by field. */
+const mergeFields = (defaults, over) => ({
+  ...defaults,
+  ...Object.fromEntries(Object.entries(over ?? {}).filter(([, v]) => v !== null)),
+});
+
 function expand(c, field) {
   if (typeof c[field] === "string") return c[field];
   const r = c[`${field}_repeat`];
@@ -129,19 +168,36 @@ test("canonical.json: plain-JSON vectors equal sorted JSON.stringify", () => {
   assert.ok(checked >= 60, `only ${checked} canonical vectors were checkable`);
 });
 
+test("canonical.json: input_hex cases are not UTF-8", () => {
+  const { invalid } = load("canonical.json");
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  let checked = 0;
+  for (const c of invalid) {
+    if (!("input_hex" in c)) continue;
+    assert.match(c.input_hex, /^(?:[0-9a-f]{2})+$/, `${c.name}: lowercase hex`);
+    assert.equal(c.error, "malformed", c.name);
+    assert.throws(() => decoder.decode(Buffer.from(c.input_hex, "hex")), TypeError, c.name);
+    checked += 1;
+  }
+  assert.ok(checked >= 6, `only ${checked} input_hex cases`);
+});
+
 test("keys.json: key strings, derivation and key sets", () => {
   const { valid, invalid, derive, keysets } = load("keys.json");
+  assert.ok(valid.length >= 15 && invalid.length >= 36 && keysets.length >= 18);
   for (const c of valid) {
     const key = parseKey(c.key);
     assert.ok(key, `${c.name}: should parse`);
     assert.equal(key.kid, c.kid, c.name);
     assert.equal(key.audience, c.audience, c.name);
+    // The key string written back: `canonical` if given, else `key` itself.
+    assert.equal(trimAscii(c.key), c.canonical ?? c.key, `${c.name}: canonical`);
   }
   for (const c of invalid) {
     assert.equal(parseKey(c.key), null, `${c.name}: should not parse`);
     assert.equal(c.error, "invalid_key", c.name);
   }
-  assert.ok(derive.length >= 3);
+  assert.ok(derive.length >= 5);
   for (const c of derive) {
     const root = parseKey(c.root);
     assert.ok(root && root.audience === null, `${c.name}: root key`);
@@ -161,7 +217,7 @@ test("keys.json: key strings, derivation and key sets", () => {
 
 test("signing.json: messages, MACs and signed args recomputed", () => {
   const { cases } = load("signing.json");
-  assert.ok(cases.length >= 6);
+  assert.ok(cases.length >= 12);
   for (const c of cases) {
     const key = parseKey(c.key);
     assert.ok(key, `${c.name}: key`);
@@ -196,13 +252,81 @@ test("signing.json: messages, MACs and signed args recomputed", () => {
   }
 });
 
+test("signing.json: function names normalize per SPEC §3.3", () => {
+  const { functions } = load("signing.json");
+  assert.ok(functions.length >= 24, `only ${functions.length} function cases`);
+  for (const c of functions) {
+    const got = canonicalFunction(c.input);
+    if (c.error) {
+      assert.equal(c.error, "malformed", c.name);
+      assert.equal(got, null, `${c.name}: should be rejected`);
+    } else {
+      assert.equal(got, c.canonical, c.name);
+    }
+  }
+});
+
+/** Every reason the signer must refuse the call `c`, as [what, code]. */
+function signingFaults(c, defaultLimits) {
+  const limits = mergeFields(defaultLimits, c.limits);
+  const field = c.envelope_field ?? "_callsign";
+  const faults = [];
+  const key = parseKey(c.key);
+  if (key === null) faults.push(["key string", "invalid_key"]);
+  else if (key.audience !== null && key.audience !== c.audience) {
+    faults.push(["key derived for another audience", "invalid_key"]);
+  }
+  if (!AUDIENCE_RE.test(c.audience)) faults.push(["audience", "malformed"]);
+  if (canonicalFunction(c.function) === null) faults.push(["function", "malformed"]);
+  if (!Number.isSafeInteger(c.ts) || c.ts < 0) faults.push(["ts", "malformed"]);
+  if (!NONCE_RE.test(c.nonce)) faults.push(["nonce", "malformed"]);
+  if (!isEnvelopeField(field)) faults.push(["envelope field name", "malformed"]);
+  if (Buffer.byteLength(c.args, "utf8") > limits.max_bytes) faults.push(["input size", "too_large"]);
+  let args;
+  try {
+    args = JSON.parse(c.args);
+  } catch {
+    faults.push(["args JSON", "malformed"]);
+    return faults;
+  }
+  if (args === null || typeof args !== "object" || Array.isArray(args)) {
+    faults.push(["args not an object", "malformed"]);
+    return faults;
+  }
+  if (depth(args) > limits.max_depth) faults.push(["args depth", "malformed"]);
+  if (Object.hasOwn(args, field)) {
+    faults.push(["args contain the envelope field", "malformed"]);
+  } else if (!hasSpecial(args)) {
+    // The signed args: canonical args plus the envelope (any 64-digit sig).
+    const envelope = { kid: key?.kid ?? "", nonce: c.nonce, sig: "0".repeat(64), ts: c.ts, v: 1 };
+    const signed = canon({ ...args, [field]: envelope });
+    if (Buffer.byteLength(signed, "utf8") > limits.max_bytes) faults.push(["signed size", "too_large"]);
+    // The envelope is an object inside the args: the signed args are at least 2 deep.
+    if (depth(args) <= limits.max_depth && limits.max_depth < 2) faults.push(["signed depth", "malformed"]);
+  }
+  return faults;
+}
+
+test("signing.json: every refused call has exactly one fault, with its code", () => {
+  const { limits, cases, invalid } = load("signing.json");
+  assert.ok(invalid.length >= 20, `only ${invalid.length} invalid cases`);
+  for (const c of cases) {
+    assert.deepEqual(signingFaults(c, limits), [], `${c.name}: a valid case has no fault`);
+  }
+  for (const c of invalid) {
+    const faults = signingFaults(c, limits);
+    assert.equal(faults.length, 1, `${c.name}: faults ${JSON.stringify(faults)}`);
+    assert.equal(faults[0][1], c.error, `${c.name}: ${faults[0][0]}`);
+  }
+});
+
 test("verify.json: every accepted call carries a correct MAC", () => {
   const { defaults, cases, sequences } = load("verify.json");
   const accepted = [
     ...cases.filter((c) => c.verified),
     ...sequences.flatMap((s) => s.steps.filter((c) => c.verified).map((c) => ({ ...c, name: s.name }))),
   ];
-  assert.ok(accepted.length >= 15, `only ${accepted.length} accepted calls`);
+  assert.ok(accepted.length >= 31, `only ${accepted.length} accepted calls`);
   for (const c of accepted) {
     const setting = (f) => (f in c ? c[f] : defaults[f]);
     const v = c.verified;
@@ -219,8 +343,8 @@ test("verify.json: every accepted call carries a correct MAC", () => {
       [v.kid, v.nonce, v.ts, 1],
       `${c.name}: envelope`,
     );
-    assert.equal(v.remember_until, v.ts + setting("window").max_age_ms, `${c.name}: remember_until`);
-    const window = setting("window");
+    const window = mergeFields(defaults.window, c.window);
+    assert.equal(v.remember_until, v.ts + window.max_age_ms, `${c.name}: remember_until`);
     assert.ok(c.now <= v.ts + window.max_age_ms && c.now >= v.ts - window.max_future_ms, c.name);
     assert.equal(v.function, canonicalFunction(setting("function")), `${c.name}: function`);
 
@@ -232,4 +356,26 @@ test("verify.json: every accepted call carries a correct MAC", () => {
     delete rest[field];
     if (!hasSpecial(rest)) assert.equal(canon(rest), v.canonical_args, `${c.name}: canonical args`);
   }
+});
+
+test("verify.json: a verifier envelope field that is not a Convex identifier is malformed", () => {
+  // The MAC does not cover the field name, so only this check stops a call
+  // whose envelope sits under such a name.
+  const { defaults, cases } = load("verify.json");
+  let withValidEnvelope = 0;
+  for (const c of cases) {
+    const setting = (f) => (c[f] ?? defaults[f]);
+    const field = setting("envelope_field");
+    if (isEnvelopeField(field)) continue;
+    assert.equal(c.error, "malformed", c.name);
+    const envelope = JSON.parse(expand(c, "signed_args"))[field];
+    if (envelope === undefined) continue;
+    const key = parseKeySet(setting("keys")).find((k) => k.kid === envelope.kid);
+    const { [field]: _, ...rest } = JSON.parse(expand(c, "signed_args"));
+    const fn = canonicalFunction(setting("function"));
+    const message = frame([envelope.kid, setting("audience"), fn, String(envelope.ts), envelope.nonce, canon(rest)]);
+    assert.equal(envelope.sig, hmac(macKey(key, setting("audience")), message).toString("hex"), c.name);
+    withValidEnvelope += 1;
+  }
+  assert.ok(withValidEnvelope >= 1, "no case carries a valid envelope under a non-identifier field");
 });

@@ -30,6 +30,18 @@ fn list<'a>(v: &'a Value, field: &str) -> &'a [Value] {
         .unwrap_or_else(|| panic!("vector field {field:?} is not an array"))
 }
 
+/// `list`, failing if it holds fewer than `min` cases (so that deleting
+/// vectors is noticed).
+fn list_of_at_least<'a>(v: &'a Value, field: &str, min: usize) -> &'a [Value] {
+    let items = list(v, field);
+    assert!(
+        items.len() >= min,
+        "{field:?} has {} cases, expected at least {min} (were vectors deleted?)",
+        items.len()
+    );
+    items
+}
+
 fn string<'a>(v: &'a Value, field: &str) -> &'a str {
     v[field]
         .as_str()
@@ -57,13 +69,28 @@ fn text(case: &Value, field: &str) -> String {
     )
 }
 
-/// `base` with the fields of `over` (an object or null) replacing its own.
+/// `base` with the fields of `over` (an object or null) replacing its own,
+/// field by field (README: how `limits` and `window` override); a null field
+/// of `over` keeps the base's.
 fn merged(base: &Value, over: &Value) -> Value {
     let mut out: Map<String, Value> = base.as_object().cloned().unwrap_or_default();
     if let Some(over) = over.as_object() {
-        out.extend(over.clone());
+        out.extend(
+            over.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
     }
     Value::Object(out)
+}
+
+/// Decodes lowercase or upper-case hex (`input_hex` of canonical.json).
+fn unhex(text: &str) -> Vec<u8> {
+    assert!(text.len() % 2 == 0, "odd-length hex {text:?}");
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex"))
+        .collect()
 }
 
 fn limit_flags(limits: &Value) -> Vec<String> {
@@ -143,7 +170,7 @@ fn canonical_vectors() {
     let defaults = &file["limits"];
     let mut report = Report::default();
     let mut cases = 0;
-    for case in list(&file, "valid") {
+    for case in list_of_at_least(&file, "valid", 107) {
         cases += 1;
         let mut args = vec!["canon".to_owned()];
         args.extend(limit_flags(&merged(defaults, &case["limits"])));
@@ -154,13 +181,24 @@ fn canonical_vectors() {
             string(case, "canonical").as_bytes(),
         );
     }
-    for case in list(&file, "invalid") {
+    let mut not_utf8 = 0;
+    for case in list_of_at_least(&file, "invalid", 157) {
         cases += 1;
         let mut args = vec!["canon".to_owned()];
         args.extend(limit_flags(&merged(defaults, &case["limits"])));
-        let run = cli(&args, &text(case, "input"));
+        // Raw bytes that are not UTF-8 go to stdin as they are.
+        let input = match case["input_hex"].as_str() {
+            Some(hex) => {
+                not_utf8 += 1;
+                unhex(hex)
+            }
+            None => text(case, "input").into_bytes(),
+        };
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = cs(&args, input);
         report.error(string(case, "name"), &run, string(case, "error"));
     }
+    assert!(not_utf8 >= 6, "only {not_utf8} input_hex cases");
     report.finish("canonical.json", cases);
 }
 
@@ -170,7 +208,7 @@ fn key_vectors() {
     let file = load("keys.json");
     let mut report = Report::default();
     let mut cases = 0;
-    for case in list(&file, "invalid") {
+    for case in list_of_at_least(&file, "invalid", 36) {
         let args = vec![
             "derive".to_owned(),
             format!("--key={}", string(case, "key")),
@@ -181,7 +219,7 @@ fn key_vectors() {
             report.error(string(case, "name"), &cli(&args, ""), string(case, "error"));
         }
     }
-    for case in list(&file, "derive") {
+    for case in list_of_at_least(&file, "derive", 5) {
         cases += 1;
         let args = vec![
             "derive".to_owned(),
@@ -192,7 +230,7 @@ fn key_vectors() {
         report.output(string(case, "name"), &cli(&args, ""), derived.as_bytes());
     }
     // Every valid key signs (for its own audience, if it is derived).
-    for case in list(&file, "valid") {
+    for case in list_of_at_least(&file, "valid", 15) {
         cases += 1;
         let audience = case["audience"].as_str().unwrap_or(AUD);
         let args = vec![
@@ -210,7 +248,7 @@ fn key_vectors() {
             ));
         }
     }
-    for case in list(&file, "keysets") {
+    for case in list_of_at_least(&file, "keysets", 18) {
         cases += 1;
         let args = vec![
             "verify".to_owned(),
@@ -241,12 +279,13 @@ fn keyset_audience(keys: &str) -> Option<&str> {
 fn signing_vectors() {
     let file = load("signing.json");
     let mut report = Report::default();
-    let cases = list(&file, "cases");
+    let defaults = &file["limits"];
+    let cases = list_of_at_least(&file, "cases", 12);
     for case in cases {
         let name = string(case, "name");
         let key = string(case, "key");
         let ts = number(case, "ts");
-        let sign = vec![
+        let mut sign = vec![
             "sign".to_owned(),
             format!("--key={key}"),
             format!("--audience={}", string(case, "audience")),
@@ -254,6 +293,7 @@ fn signing_vectors() {
             format!("--now={ts}"),
             format!("--nonce={}", string(case, "nonce")),
         ];
+        sign.extend(limit_flags(&merged(defaults, &case["limits"])));
         let signed = string(case, "signed_args");
         report.output(
             name,
@@ -279,6 +319,79 @@ fn signing_vectors() {
         report.claims(&format!("{name} (verify)"), &cli(&verify, signed), &claims);
     }
     report.finish("signing.json", cases.len() * 2);
+}
+
+#[test]
+fn signing_invalid_vectors() {
+    let file = load("signing.json");
+    let defaults = &file["limits"];
+    let mut report = Report::default();
+    let invalid = list_of_at_least(&file, "invalid", 20);
+    for case in invalid {
+        // `--flag=value` passes empty values (`--function=`) as they are.
+        let mut sign = vec![
+            "sign".to_owned(),
+            format!("--key={}", string(case, "key")),
+            format!("--audience={}", string(case, "audience")),
+            format!("--function={}", string(case, "function")),
+            format!("--now={}", number(case, "ts")),
+            format!("--nonce={}", string(case, "nonce")),
+        ];
+        if let Some(field) = case["envelope_field"].as_str() {
+            sign.push(format!("--envelope-field={field}"));
+        }
+        sign.extend(limit_flags(&merged(defaults, &case["limits"])));
+        report.error(
+            string(case, "name"),
+            &cli(&sign, string(case, "args")),
+            string(case, "error"),
+        );
+    }
+    report.finish("signing.json (invalid)", invalid.len());
+}
+
+#[test]
+fn function_name_vectors() {
+    const AUD: &str = "https://happy-otter-123.convex.cloud";
+    const KEY: &str = "csk1_k1_000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+    let file = load("signing.json");
+    let mut report = Report::default();
+    let functions = list_of_at_least(&file, "functions", 24);
+    let mut checks = 0;
+    for case in functions {
+        let name = string(case, "name");
+        let function = format!("--function={}", string(case, "input"));
+        let sign = vec![
+            "sign".to_owned(),
+            format!("--key={KEY}"),
+            format!("--audience={AUD}"),
+            function.clone(),
+            "--now=1700000000000".to_owned(),
+            "--nonce=00112233445566778899aabbccddeeff".to_owned(),
+        ];
+        let signed = cli(&sign, "{}");
+        checks += 1;
+        if let Some(code) = case["error"].as_str() {
+            report.error(name, &signed, code);
+            continue;
+        }
+        // The canonical name is what `verify`, given the same input, reports.
+        let verify = vec![
+            "verify".to_owned(),
+            format!("--keys={KEY}"),
+            format!("--audience={AUD}"),
+            function,
+            "--now=1700000000000".to_owned(),
+        ];
+        if signed.code != 0 {
+            report.0.push(format!("{name}: sign failed: {signed:?}"));
+            continue;
+        }
+        checks += 1;
+        let claims = serde_json::json!({ "function": case["canonical"] });
+        report.claims(name, &cli(&verify, &signed.stdout()), &claims);
+    }
+    report.finish("signing.json (functions)", checks);
 }
 
 /// The `verify` flags for a case or step: `defaults` overridden by its fields.
@@ -328,7 +441,7 @@ fn verify_vectors() {
     let defaults = &file["defaults"];
     let mut report = Report::default();
     let mut cases = 0;
-    for case in list(&file, "cases") {
+    for case in list_of_at_least(&file, "cases", 105) {
         let args = verify_flags(defaults, case);
         if expressible(&args) {
             cases += 1;
@@ -336,7 +449,7 @@ fn verify_vectors() {
             check_verify(&mut report, string(case, "name"), case, &run);
         }
     }
-    for sequence in list(&file, "sequences") {
+    for sequence in list_of_at_least(&file, "sequences", 8) {
         // The steps of a sequence share one replay store: one --seen file.
         let dir = TempDir::new("vectors");
         let seen = dir.path().join("seen.jsonl");

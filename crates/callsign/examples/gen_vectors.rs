@@ -123,6 +123,9 @@ struct CanonCase {
     input: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     input_repeat: Option<Repeat>,
+    /// Lowercase hex of raw input bytes that are not UTF-8 (invalid cases only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    input_hex: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     canonical: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -133,10 +136,10 @@ struct CanonCase {
 
 impl CanonCase {
     fn input(&self) -> String {
-        match (&self.input, &self.input_repeat) {
-            (Some(text), None) => text.clone(),
-            (None, Some(r)) => r.expand(),
-            _ => unreachable!("exactly one of input / input_repeat"),
+        match (&self.input, &self.input_repeat, &self.input_hex) {
+            (Some(text), None, None) => text.clone(),
+            (None, Some(r), None) => r.expand(),
+            _ => unreachable!("exactly one of input / input_repeat (input_hex has no text)"),
         }
     }
     fn max_bytes(&mut self, n: usize) -> &mut Self {
@@ -165,6 +168,7 @@ impl Canon {
             name: name.into(),
             input: Some(input.into()),
             input_repeat: None,
+            input_hex: None,
             canonical: Some(canonical.into()),
             error: None,
             limits: None,
@@ -176,6 +180,7 @@ impl Canon {
             name: name.into(),
             input: None,
             input_repeat: Some(input),
+            input_hex: None,
             canonical: Some(canonical.into()),
             error: None,
             limits: None,
@@ -200,6 +205,20 @@ impl Canon {
             name: name.into(),
             input: Some(input.into()),
             input_repeat: None,
+            input_hex: None,
+            canonical: None,
+            error: Some("malformed"),
+            limits: None,
+        });
+        self.invalid.last_mut().expect("pushed")
+    }
+    /// Raw input bytes that are not valid UTF-8 (stored as `input_hex`).
+    fn bad_bytes(&mut self, name: &str, input: &[u8]) -> &mut CanonCase {
+        self.invalid.push(CanonCase {
+            name: name.into(),
+            input: None,
+            input_repeat: None,
+            input_hex: Some(hex::encode(input)),
             canonical: None,
             error: Some("malformed"),
             limits: None,
@@ -211,6 +230,7 @@ impl Canon {
             name: name.into(),
             input: None,
             input_repeat: Some(input),
+            input_hex: None,
             canonical: None,
             error: Some("malformed"),
             limits: None,
@@ -225,6 +245,10 @@ struct KeyValid {
     key: String,
     kid: String,
     audience: Option<String>,
+    /// The key string the parsed key writes back, when it differs from `key`
+    /// (surrounding ASCII whitespace is dropped).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    canonical: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -268,10 +292,40 @@ struct SignCase {
     signed_args: String,
 }
 
-#[derive(Serialize, Clone, Copy)]
+/// A call the signer must refuse (signing.json `invalid`).
+#[derive(Serialize, Clone)]
+struct SignInvalid {
+    name: String,
+    key: String,
+    audience: String,
+    function: String,
+    ts: u64,
+    nonce: String,
+    args: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    envelope_field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limits: Option<LimitsJ>,
+    error: &'static str,
+}
+
+/// A function name and its canonical form or error (signing.json `functions`).
+#[derive(Serialize)]
+struct FunctionCase {
+    name: String,
+    input: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    canonical: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'static str>,
+}
+
+#[derive(Serialize, Clone, Copy, Default)]
 struct WindowJ {
-    max_age_ms: u64,
-    max_future_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_age_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_future_ms: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -372,8 +426,16 @@ impl VCase {
     }
     fn window(mut self, max_age_ms: u64, max_future_ms: u64) -> Self {
         self.window = Some(WindowJ {
-            max_age_ms,
-            max_future_ms,
+            max_age_ms: Some(max_age_ms),
+            max_future_ms: Some(max_future_ms),
+        });
+        self
+    }
+    /// Overrides only `window.max_age_ms`; `max_future_ms` stays the default.
+    fn max_age(mut self, max_age_ms: u64) -> Self {
+        self.window = Some(WindowJ {
+            max_age_ms: Some(max_age_ms),
+            max_future_ms: None,
         });
         self
     }
@@ -941,6 +1003,37 @@ fn canonical_cases() -> Canon {
     c.bad("vertical tab as whitespace", "{\u{b}}");
     c.bad("U+2028 as whitespace", "{\u{2028}}");
 
+    // Input that is not UTF-8 (stored as input_hex). Each is valid JSON
+    // except for the marked bytes, which sit inside a string value, so the
+    // invalid encoding is the only fault (checked below: decoded lossily, the
+    // input canonicalizes). The last case cannot be built that way (a
+    // non-ASCII byte between tokens is never JSON) and is malformed either way.
+    let in_string = |bad: &[u8]| [br#"{"a":""#.as_slice(), bad, br#""}"#].concat();
+    c.bad_bytes(
+        "not UTF-8: lone continuation byte 0x80 in a string",
+        &in_string(&[0x80]),
+    );
+    c.bad_bytes(
+        "not UTF-8: overlong encoding C0 AF of '/' in a string",
+        &in_string(&[0xc0, 0xaf]),
+    );
+    c.bad_bytes(
+        "not UTF-8: encoded surrogate ED A0 80 (U+D800) in a string",
+        &in_string(&[0xed, 0xa0, 0x80]),
+    );
+    c.bad_bytes(
+        "not UTF-8: truncated sequence E2 82 (of U+20AC) followed by the closing quote",
+        &in_string(&[0xe2, 0x82]),
+    );
+    c.bad_bytes(
+        "not UTF-8: F4 90 80 80 encodes U+110000, above U+10FFFF",
+        &in_string(&[0xf4, 0x90, 0x80, 0x80]),
+    );
+    c.bad_bytes(
+        "not UTF-8: byte 0xFF between tokens (never JSON either)",
+        &[br#"{"a":1"#.as_slice(), &[0xff], b"}"].concat(),
+    );
+
     // Duplicates.
     c.bad("duplicate key", r#"{"a":1,"a":2}"#);
     c.bad("duplicate key with the same value", r#"{"a":1,"a":1}"#);
@@ -1163,9 +1256,24 @@ fn check_canonical(c: &Canon, p: &mut Problems) {
         );
     }
     for case in &c.invalid {
+        let what = format!("canonical invalid {:?}", case.name);
         let limits = LimitsJ::resolve(case.limits);
+        if let Some(hex_text) = &case.input_hex {
+            // The &str API cannot even receive these bytes.
+            let bytes = hex::decode(hex_text).expect("hex");
+            p.expect_eq(&what, std::str::from_utf8(&bytes).is_err(), true);
+            p.expect_eq(&what, case.error, Some("malformed"));
+            let lossy = canonicalize(&String::from_utf8_lossy(&bytes), &limits);
+            let only_fault = !case.name.contains("between tokens");
+            p.expect_eq(
+                &format!("{what} (decoded lossily)"),
+                lossy.is_ok(),
+                only_fault,
+            );
+            continue;
+        }
         p.expect_code(
-            &format!("canonical invalid {:?}", case.name),
+            &what,
             canonicalize(&case.input(), &limits),
             case.error.expect("invalid"),
         );
@@ -1190,7 +1298,19 @@ fn key_cases() -> Keys {
         key,
         kid: kid.into(),
         audience: audience.map(str::to_owned),
+        canonical: None,
     };
+    // `key` wrapped in `before` and `after` (ASCII whitespace): parses to `key`.
+    let padded =
+        |name: &str, before: &str, key: String, after: &str, kid: &str, audience: Option<&str>| {
+            KeyValid {
+                name: name.into(),
+                key: format!("{before}{key}{after}"),
+                kid: String::from(kid),
+                audience: audience.map(str::to_owned),
+                canonical: Some(key),
+            }
+        };
     let valid_keys = vec![
         valid("root key, 32-byte secret", k1(), "k1", None),
         valid("root key, 64-byte secret", big(), "big", None),
@@ -1236,6 +1356,40 @@ fn key_cases() -> Keys {
             format!("csk1d_k1_{d32}@x"),
             "k1",
             Some("x"),
+        ),
+        // Leading and trailing ASCII whitespace (space, tab, LF, FF, CR) is ignored.
+        padded(
+            "root key surrounded by spaces",
+            "  ",
+            k1(),
+            "  ",
+            "k1",
+            None,
+        ),
+        padded(
+            "root key after a tab, before a LF",
+            "\t",
+            k1(),
+            "\n",
+            "k1",
+            None,
+        ),
+        padded("root key followed by CRLF", "", k1(), "\r\n", "k1", None),
+        padded(
+            "root key surrounded by form feeds (0x0C)",
+            "\u{c}",
+            k1(),
+            "\u{c}",
+            "k1",
+            None,
+        ),
+        padded(
+            "derived key surrounded by all five ASCII whitespace characters",
+            " \t\n\u{c}\r",
+            format!("csk1d_k1_{d32}@{AUD}"),
+            "\r\u{c}\n\t ",
+            "k1",
+            Some(AUD),
         ),
     ];
 
@@ -1325,6 +1479,24 @@ fn key_cases() -> Keys {
             "derived key with an empty kid",
             format!("csk1d__{d32}@{AUD}"),
         ),
+        // Only ASCII whitespace is trimmed: not what a Unicode-aware trim
+        // (JavaScript's String.prototype.trim, say) would also remove.
+        bad(
+            "leading U+00A0 (no-break space) is not ASCII whitespace",
+            format!("\u{a0}{}", k1()),
+        ),
+        bad(
+            "trailing U+3000 (ideographic space) is not ASCII whitespace",
+            format!("{}\u{3000}", k1()),
+        ),
+        bad(
+            "leading vertical tab (0x0B) is not ASCII whitespace",
+            format!("\u{b}{}", k1()),
+        ),
+        bad(
+            "whitespace inside the key string is not trimmed: space after the prefix",
+            format!("csk1_ k1_{s32}"),
+        ),
     ];
 
     let derive = |name: &str, root: String, audience: &str| Derive {
@@ -1386,6 +1558,16 @@ fn key_cases() -> Keys {
             format!("{} {}", k1(), derived(&k2(), AUD_B)),
             &["k1", "k2"],
         ),
+        ks_ok(
+            "form-feed separated (0x0C is ASCII whitespace)",
+            format!("{}\u{c}{}", k1(), k2()),
+            &["k1", "k2"],
+        ),
+        ks_ok(
+            "commas only: empty entries, leading and trailing commas",
+            format!(",,{},,,{},", k2(), k1()),
+            &["k2", "k1"],
+        ),
         ks_bad("empty", String::new()),
         ks_bad("separators only", " ,\n, \t".into()),
         ks_bad(
@@ -1408,6 +1590,14 @@ fn key_cases() -> Keys {
             "keys separated by ';' (not a separator)",
             format!("{};{}", k1(), k2()),
         ),
+        ks_bad(
+            "keys separated by a vertical tab (0x0B, not ASCII whitespace)",
+            format!("{}\u{b}{}", k1(), k2()),
+        ),
+        ks_bad(
+            "keys separated by U+00A0 (not ASCII whitespace)",
+            format!("{}\u{a0}{}", k1(), k2()),
+        ),
     ];
     Keys {
         valid: valid_keys,
@@ -1424,7 +1614,11 @@ fn check_keys(k: &Keys, p: &mut Problems) {
             Ok(key) => {
                 p.expect_eq(&what, key.kid(), case.kid.as_str());
                 p.expect_eq(&what, key.audience(), case.audience.as_deref());
-                p.expect_eq(&what, key.to_key_string().as_str(), case.key.as_str());
+                p.expect_eq(
+                    &what,
+                    key.to_key_string().as_str(),
+                    case.canonical.as_deref().unwrap_or(&case.key),
+                );
             }
             Err(e) => p.0.push(format!("{what}: {e}")),
         }
@@ -1768,6 +1962,314 @@ fn splice(canonical_args: &str, field: &str, value: &str) -> String {
     format!("{{{}}}", members.join(","))
 }
 
+const SIGN_ARGS: &str = r#"{"body":"hello"}"#;
+
+/// The valid call every `invalid` signing case departs from.
+fn sign_base(name: &str, error: &'static str) -> SignInvalid {
+    SignInvalid {
+        name: name.into(),
+        key: k1(),
+        audience: AUD.into(),
+        function: "messages:send".into(),
+        ts: T,
+        nonce: N1.into(),
+        args: SIGN_ARGS.into(),
+        envelope_field: None,
+        limits: None,
+        error,
+    }
+}
+
+/// Calls the signer must refuse. Each departs from `sign_base` by one fault.
+fn signing_invalid_cases() -> Vec<SignInvalid> {
+    let limits = |max_bytes: Option<usize>, max_depth: Option<usize>| {
+        Some(LimitsJ {
+            max_bytes,
+            max_depth,
+        })
+    };
+    let mut out = vec![
+        SignInvalid {
+            args: r#"{"_callsign":null,"body":"hello"}"#.into(),
+            ..sign_base(
+                "args already contain the envelope field _callsign",
+                "malformed",
+            )
+        },
+        SignInvalid {
+            envelope_field: Some("auth".into()),
+            args: r#"{"auth":"token","body":"hello"}"#.into(),
+            ..sign_base(
+                "custom envelope field 'auth', and the args already contain 'auth'",
+                "malformed",
+            )
+        },
+    ];
+    // Size: the input and the signed output are each checked against max_bytes.
+    let signed_len = sign(&k1(), AUD, "messages:send", SIGN_ARGS, T, N1)
+        .signed_args
+        .len();
+    let padded_limit = signed_len + 50;
+    out.push(SignInvalid {
+        args: format!(
+            "{SIGN_ARGS}{}",
+            " ".repeat(padded_limit + 1 - SIGN_ARGS.len())
+        ),
+        limits: limits(Some(padded_limit), None),
+        ..sign_base(
+            "input one byte over max_bytes (trailing spaces); the signed args would fit",
+            "too_large",
+        )
+    });
+    out.push(SignInvalid {
+        limits: limits(Some(signed_len - 1), None),
+        ..sign_base(
+            "input fits max_bytes, the signed args (envelope added) are one byte over",
+            "too_large",
+        )
+    });
+    out.push(SignInvalid {
+        args: r#"{"a":{"b":{}}}"#.into(),
+        limits: limits(None, Some(2)),
+        ..sign_base("args nested one level deeper than max_depth 2", "malformed")
+    });
+    out.push(SignInvalid {
+        args: "{}".into(),
+        limits: limits(None, Some(1)),
+        ..sign_base(
+            "max_depth 1: the envelope (depth 2) could not be verified under the same limits",
+            "malformed",
+        )
+    });
+    for (what, function) in [
+        ("empty", ""),
+        ("no export after ':'", "messages:"),
+        ("module is only '.js'", ".js:f"),
+    ] {
+        out.push(SignInvalid {
+            function: function.into(),
+            ..sign_base(&format!("function name {function:?} ({what})"), "malformed")
+        });
+    }
+    for (what, audience) in [
+        ("empty", ""),
+        ("contains a space", "has space"),
+        ("contains a comma", "a,b"),
+    ] {
+        out.push(SignInvalid {
+            audience: audience.into(),
+            ..sign_base(&format!("audience {audience:?} ({what})"), "malformed")
+        });
+    }
+    out.push(SignInvalid {
+        key: derived(&k1(), AUD),
+        audience: AUD_B.into(),
+        ..sign_base(
+            "a key derived for one audience used to sign for another",
+            "invalid_key",
+        )
+    });
+    out.push(SignInvalid {
+        ts: 1 << 53,
+        ..sign_base("timestamp 2^53 (one over the largest)", "malformed")
+    });
+    for (what, nonce) in [
+        ("3 hex digits", "abc".to_owned()),
+        ("32 upper-case hex digits", N1.to_uppercase()),
+        ("65 hex digits", format!("{N1}{N1}0")),
+    ] {
+        out.push(SignInvalid {
+            nonce,
+            ..sign_base(&format!("nonce of {what}"), "malformed")
+        });
+    }
+    for (what, field) in [
+        ("contains '-'", "my-envelope"),
+        ("starts with a digit", "1abc"),
+        ("only underscores", "__"),
+    ] {
+        out.push(SignInvalid {
+            envelope_field: Some(field.into()),
+            ..sign_base(
+                &format!("envelope field {field:?} is not a Convex identifier ({what})"),
+                "malformed",
+            )
+        });
+    }
+    out.push(SignInvalid {
+        args: "[]".into(),
+        ..sign_base("args are an array, not an object", "malformed")
+    });
+    out
+}
+
+fn run_sign_invalid(c: &SignInvalid) -> Result<SignedCall, Error> {
+    let key = Key::parse(&c.key)?;
+    let mut signer = Signer::new(&key, &c.audience)?.with_limits(LimitsJ::resolve(c.limits));
+    if let Some(field) = &c.envelope_field {
+        signer = signer.with_envelope_field(field)?;
+    }
+    signer.sign_at(&c.function, &c.args, c.ts, &Nonce::parse(&c.nonce)?)
+}
+
+fn check_signing_invalid(cases: &[SignInvalid], p: &mut Problems) {
+    for c in cases {
+        let what = format!("signing invalid {:?}", c.name);
+        p.expect_code(&what, run_sign_invalid(c), c.error);
+
+        // One fault: putting back one field of the base call (or dropping
+        // the limits) makes it sign.
+        let base = sign_base("", "");
+        let repairs = [
+            SignInvalid {
+                key: base.key.clone(),
+                ..c.clone()
+            },
+            SignInvalid {
+                audience: base.audience.clone(),
+                ..c.clone()
+            },
+            SignInvalid {
+                function: base.function.clone(),
+                ..c.clone()
+            },
+            SignInvalid {
+                ts: base.ts,
+                ..c.clone()
+            },
+            SignInvalid {
+                nonce: base.nonce.clone(),
+                ..c.clone()
+            },
+            SignInvalid {
+                args: base.args.clone(),
+                ..c.clone()
+            },
+            SignInvalid {
+                envelope_field: None,
+                ..c.clone()
+            },
+            SignInvalid {
+                limits: None,
+                ..c.clone()
+            },
+        ];
+        if !repairs.iter().any(|r| run_sign_invalid(r).is_ok()) {
+            p.0.push(format!("{what}: no single repair makes it sign"));
+        }
+        // The two size checks: exactly one of input and output is over.
+        if c.error == "too_large" {
+            let max = LimitsJ::resolve(c.limits).max_bytes;
+            let unlimited = SignInvalid {
+                limits: Some(LimitsJ {
+                    max_bytes: Some(usize::MAX),
+                    max_depth: None,
+                }),
+                ..c.clone()
+            };
+            let output = run_sign_invalid(&unlimited).map(|s| s.signed_args.len());
+            let over = [c.args.len() > max, output.map(|n| n > max).unwrap_or(false)];
+            p.expect_eq(
+                &format!("{what} (input over, output over)"),
+                over.iter().filter(|o| **o).count(),
+                1,
+            );
+        }
+    }
+}
+
+/// Function names and their canonical forms (SPEC §3.3).
+fn function_cases() -> Vec<FunctionCase> {
+    let ok = |name: &str, input: String, canonical: String| FunctionCase {
+        name: name.into(),
+        input,
+        canonical: Some(canonical),
+        error: None,
+    };
+    let bad = |name: &str, input: &str| FunctionCase {
+        name: name.into(),
+        input: input.into(),
+        canonical: None,
+        error: Some("malformed"),
+    };
+    let same = |name: &str, input: &str| ok(name, input.into(), input.into());
+    let m = |n: usize| "m".repeat(n);
+    vec![
+        same("module:export unchanged", "messages:send"),
+        ok(
+            "no ':' means the default export",
+            "messages".into(),
+            "messages:default".into(),
+        ),
+        ok(
+            "no ':' and a .js module",
+            "messages.js".into(),
+            "messages:default".into(),
+        ),
+        ok(
+            "a module ending in .js loses it",
+            "dir/file.js:fn".into(),
+            "dir/file:fn".into(),
+        ),
+        ok(
+            "no ':' and a .js module in a directory",
+            "dir/file.js".into(),
+            "dir/file:default".into(),
+        ),
+        ok(
+            ".js is stripped once",
+            "a.js.js:f".into(),
+            "a.js:f".into(),
+        ),
+        ok(
+            "only the module loses .js, not the export",
+            "a.js:b.js".into(),
+            "a:b.js".into(),
+        ),
+        same("split at the last ':'", "a:b:c"),
+        same("nested module path", "admin/jobs/tasks:run"),
+        same(
+            "punctuation is allowed: any printable ASCII but space",
+            "a-b_c.d/e~!$%:f@g",
+        ),
+        same("512 bytes (the maximum)", &format!("{}:f", m(510))),
+        ok(
+            "510 bytes without ':': the limit applies to the name as given, so the 518-byte canonical form is fine",
+            m(510),
+            format!("{}:default", m(510)),
+        ),
+        bad("513 bytes", &format!("{}:f", m(511))),
+        bad("empty", ""),
+        bad("empty module", ":fn"),
+        bad("empty export", "mod:"),
+        bad("module is only '.js'", ".js:f"),
+        bad("no ':' and the module is only '.js'", ".js"),
+        bad("module ends in '/'", "dir/:f"),
+        bad("module ends in '/' once .js is stripped", "dir/.js:f"),
+        bad("contains a space", "a b:c"),
+        bad("contains a tab", "a\tb:c"),
+        bad("contains DEL (0x7F)", "a\u{7f}:c"),
+        bad("not ASCII", "\u{e9}:f"),
+    ]
+}
+
+fn check_functions(cases: &[FunctionCase], p: &mut Problems) {
+    for c in cases {
+        let what = format!("function {:?}", c.name);
+        match (&c.canonical, c.error) {
+            (Some(want), None) => p.expect_eq(
+                &what,
+                callsign::canonical_function_name(&c.input).map_err(|e| e.to_string()),
+                Ok(want.clone()),
+            ),
+            (None, Some(code)) => {
+                p.expect_code(&what, callsign::canonical_function_name(&c.input), code)
+            }
+            _ => unreachable!(),
+        }
+    }
+}
+
 fn check_signing_verifies(cases: &[SignCase], p: &mut Problems) {
     for case in cases {
         let what = format!("signing case verifies {:?}", case.name);
@@ -1799,8 +2301,8 @@ fn defaults() -> VerifyDefaults {
         audience: AUD.into(),
         function: "messages:send".into(),
         window: WindowJ {
-            max_age_ms: MAX_AGE,
-            max_future_ms: MAX_FUTURE,
+            max_age_ms: Some(MAX_AGE),
+            max_future_ms: Some(MAX_FUTURE),
         },
         limits: LimitsJ {
             max_bytes: Some(Limits::DEFAULT_MAX_BYTES),
@@ -2036,6 +2538,24 @@ fn verify_cases() -> (Vec<VCase>, Vec<Sequence>) {
         .ok(ok(T, 1000)),
     );
     v.push(
+        vc(
+            "window overrides field-wise: only max_age_ms 1000 given, max_future_ms stays 60000, now = ts - 60000 is accepted",
+            b,
+            T - MAX_FUTURE,
+        )
+        .max_age(1000)
+        .ok(ok(T, 1000)),
+    );
+    v.push(
+        vc(
+            "window overrides field-wise: only max_age_ms 1000 given, now = ts + 1001 is expired",
+            b,
+            T + 1001,
+        )
+        .max_age(1000)
+        .err("expired"),
+    );
+    v.push(
         vc("signed args of exactly max_bytes are accepted", b, T)
             .max_bytes(b.len())
             .ok(ok(T, MAX_AGE)),
@@ -2188,6 +2708,15 @@ fn verify_cases() -> (Vec<VCase>, Vec<Sequence>) {
         vc("verifier holds a derived key for another audience", b, T)
             .keys(&derived(&k1(), AUD_B))
             .err("invalid_key"),
+    );
+    v.push(
+        vc(
+            "verifier's key set holds, besides the signing key, a key derived for another audience",
+            b,
+            T,
+        )
+        .keys(&format!("{},{}", k1(), derived(&k2(), AUD_B)))
+        .err("invalid_key"),
     );
     v.push(
         vc("verifier audience contains a space", b, T)
@@ -2378,8 +2907,17 @@ fn verify_cases() -> (Vec<VCase>, Vec<Sequence>) {
     );
     v.push(
         vc(
-            "verifier envelope field name is not a Convex identifier",
+            "verifier envelope field 'my-envelope' is not a Convex identifier (the args carry their envelope under _callsign)",
             b,
+            T,
+        )
+        .field("my-envelope")
+        .err("malformed"),
+    );
+    v.push(
+        vc(
+            "verifier envelope field 'my-envelope' is not a Convex identifier, though the args carry a valid envelope under that name",
+            &tamper(b, &format!("\"{ENVELOPE}\""), "\"my-envelope\""),
             T,
         )
         .field("my-envelope")
@@ -2624,12 +3162,16 @@ fn verify_cases() -> (Vec<VCase>, Vec<Sequence>) {
 /// Runs one case or step against the library (the same procedure as the tests).
 fn run_verify(d: &VerifyDefaults, c: &VCase, store: &MemoryNonceStore) -> Result<Verified, Error> {
     let keys = KeySet::parse(c.keys.as_deref().unwrap_or(&d.keys))?;
-    let window = c.window.unwrap_or(d.window);
+    // Field-wise: a case's `window` and `limits` override only the fields they give.
+    let window = c.window.unwrap_or_default();
     let limits = c.limits.unwrap_or_default();
     let verifier = Verifier::new(&keys, c.audience.as_deref().unwrap_or(&d.audience))?
         .with_window(Window {
-            max_age_ms: window.max_age_ms,
-            max_future_ms: window.max_future_ms,
+            max_age_ms: window.max_age_ms.or(d.window.max_age_ms).expect("default"),
+            max_future_ms: window
+                .max_future_ms
+                .or(d.window.max_future_ms)
+                .expect("default"),
         })
         .with_limits(Limits {
             max_bytes: limits.max_bytes.or(d.limits.max_bytes).expect("default"),
@@ -2712,6 +3254,10 @@ fn main() {
     check_keys(&keys, &mut p);
     let signing = signing_cases(&mut p);
     check_signing_verifies(&signing, &mut p);
+    let signing_invalid = signing_invalid_cases();
+    check_signing_invalid(&signing_invalid, &mut p);
+    let functions = function_cases();
+    check_functions(&functions, &mut p);
     let d = defaults();
     let (cases, sequences) = verify_cases();
     for c in &cases {
@@ -2763,7 +3309,21 @@ fn main() {
                 ("keysets", list(&keys.keysets)),
             ]),
         ),
-        ("signing.json", document(&[("cases", list(&signing))])),
+        (
+            "signing.json",
+            document(&[
+                (
+                    "limits",
+                    inline(&LimitsJ {
+                        max_bytes: Some(Limits::DEFAULT_MAX_BYTES),
+                        max_depth: Some(Limits::DEFAULT_MAX_DEPTH),
+                    }),
+                ),
+                ("cases", list(&signing)),
+                ("invalid", list(&signing_invalid)),
+                ("functions", list(&functions)),
+            ]),
+        ),
         (
             "verify.json",
             document(&[
@@ -2795,7 +3355,7 @@ fn main() {
     }
     println!(
         "canonical: {} valid, {} invalid; keys: {} valid, {} invalid, {} derive, {} keysets; \
-         signing: {} cases; verify: {} cases, {} sequences",
+         signing: {} cases, {} invalid, {} functions; verify: {} cases, {} sequences",
         canon.valid.len(),
         canon.invalid.len(),
         keys.valid.len(),
@@ -2803,6 +3363,8 @@ fn main() {
         keys.derive.len(),
         keys.keysets.len(),
         signing.len(),
+        signing_invalid.len(),
+        functions.len(),
         cases.len(),
         sequences.len()
     );

@@ -238,6 +238,13 @@ impl Signer {
         write_object(&members, &mut signed_args);
         // A verifier with the same limits checks the signed args, envelope
         // included; refuse here what it would refuse there.
+        if self.limits.max_depth < 2 {
+            return Err(Error::malformed(format!(
+                "the signed args nest 2 levels deep (the envelope is an object inside the args), \
+                 over the limit of {} levels",
+                self.limits.max_depth
+            )));
+        }
         if signed_args.len() > self.limits.max_bytes {
             return Err(Error::new(
                 ErrorCode::TooLarge,

@@ -64,7 +64,16 @@ fn text_or_repeat(case: &Value, field: &str) -> String {
     )
 }
 
-/// The limits of a case: its own fields over the defaults.
+/// A case's override of a default (README: absent or null means the default).
+fn setting<'a>(defaults: &'a Value, case: &'a Value, field: &str) -> &'a Value {
+    match case.get(field) {
+        Some(v) if !v.is_null() => v,
+        _ => &defaults[field],
+    }
+}
+
+/// The limits of a case: each field of its own `limits` over the same field
+/// of the defaults (field-wise, README).
 fn limits(defaults: &Value, over: &Value) -> Limits {
     let pick = |f: &str| {
         over[f]
@@ -161,7 +170,7 @@ fn canonical_vectors() {
     let valid = array(&doc, "valid");
     let invalid = array(&doc, "invalid");
     r.at_least("valid", valid, 107);
-    r.at_least("invalid", invalid, 151);
+    r.at_least("invalid", invalid, 157);
 
     for case in valid {
         let what = r.named("valid", case);
@@ -182,14 +191,36 @@ fn canonical_vectors() {
             Err(e) => r.fail(format!("{what}: canonical form does not re-parse: {e}")),
         }
     }
+    let mut not_utf8 = 0;
     for case in invalid {
         let what = r.named("invalid", case);
+        if let Some(hex_text) = case["input_hex"].as_str() {
+            // Raw bytes that are not UTF-8: the &str API cannot receive them,
+            // and the type system is what rejects them. Every caller that
+            // starts from bytes must refuse them as `malformed`.
+            not_utf8 += 1;
+            match hex::decode(hex_text) {
+                Ok(bytes) => {
+                    if std::str::from_utf8(&bytes).is_ok() {
+                        r.fail(format!("{what}: input_hex is valid UTF-8"));
+                    }
+                }
+                Err(e) => r.fail(format!("{what}: input_hex is not hex: {e}")),
+            }
+            r.expect_eq(&what, code(case), ErrorCode::Malformed);
+            continue;
+        }
         let limits = limits(defaults, &case["limits"]);
         r.expect_code(
             &what,
             canonicalize(&text_or_repeat(case, "input"), &limits),
             code(case),
         );
+    }
+    if not_utf8 < 6 {
+        r.fail(format!(
+            "only {not_utf8} input_hex (not UTF-8) cases, expected at least 6"
+        ));
     }
     r.finish();
 }
@@ -202,10 +233,10 @@ fn key_vectors() {
     let invalid = array(&doc, "invalid");
     let derive = array(&doc, "derive");
     let keysets = array(&doc, "keysets");
-    r.at_least("valid", valid, 10);
-    r.at_least("invalid", invalid, 32);
+    r.at_least("valid", valid, 15);
+    r.at_least("invalid", invalid, 36);
     r.at_least("derive", derive, 5);
-    r.at_least("keysets", keysets, 14);
+    r.at_least("keysets", keysets, 18);
 
     for case in valid {
         let what = r.named("valid", case);
@@ -219,10 +250,12 @@ fn key_vectors() {
                     case["audience"].as_str().map(str::to_owned),
                 );
                 r.expect_eq(&what, key.is_root(), case["audience"].is_null());
+                // Written back as `canonical` when given, else as `key` itself.
+                let canonical = case["canonical"].as_str().unwrap_or(&text);
                 r.expect_eq(
                     &format!("{what} (round trip)"),
                     key.to_key_string().as_str(),
-                    text.as_str(),
+                    canonical,
                 );
             }
             Err(e) => r.fail(format!("{what}: {e}")),
@@ -287,6 +320,7 @@ fn key_vectors() {
 fn signing_vectors() {
     let doc = load("signing.json");
     let mut r = Report::new("signing.json");
+    let defaults = &doc["limits"];
     let cases = array(&doc, "cases");
     r.at_least("cases", cases, 12);
 
@@ -304,7 +338,9 @@ fn signing_vectors() {
             }
         };
         let signed = Nonce::parse(&nonce).and_then(|n| {
-            Signer::new(&key, &audience)?.sign_at(&function, &string(case, "args"), ts, &n)
+            Signer::new(&key, &audience)?
+                .with_limits(limits(defaults, &case["limits"]))
+                .sign_at(&function, &string(case, "args"), ts, &n)
         });
         let call = match signed {
             Ok(call) => call,
@@ -378,31 +414,81 @@ fn signing_vectors() {
     r.finish();
 }
 
+/// Signs one `invalid` case the way the README maps it onto the library.
+fn sign_invalid(defaults: &Value, case: &Value) -> callsign::Result<callsign::SignedCall> {
+    let key = Key::parse(&string(case, "key"))?;
+    let mut signer = Signer::new(&key, &string(case, "audience"))?
+        .with_limits(limits(defaults, &case["limits"]));
+    if let Some(field) = case["envelope_field"].as_str() {
+        signer = signer.with_envelope_field(field)?;
+    }
+    let nonce = Nonce::parse(&string(case, "nonce"))?;
+    signer.sign_at(
+        &string(case, "function"),
+        &string(case, "args"),
+        uint(case, "ts"),
+        &nonce,
+    )
+}
+
+#[test]
+fn signing_invalid_vectors() {
+    let doc = load("signing.json");
+    let mut r = Report::new("signing.json");
+    let invalid = array(&doc, "invalid");
+    r.at_least("invalid", invalid, 20);
+    for case in invalid {
+        let what = r.named("invalid", case);
+        r.expect_code(&what, sign_invalid(&doc["limits"], case), code(case));
+    }
+    r.finish();
+}
+
+#[test]
+fn function_name_vectors() {
+    let doc = load("signing.json");
+    let mut r = Report::new("signing.json");
+    let functions = array(&doc, "functions");
+    r.at_least("functions", functions, 24);
+    for case in functions {
+        let what = r.named("functions", case);
+        let got = callsign::canonical_function_name(&string(case, "input"));
+        if case["error"].is_string() {
+            r.expect_code(&what, got, code(case));
+        } else {
+            r.expect_eq(
+                &what,
+                got.map_err(|e| e.to_string()),
+                Ok(string(case, "canonical")),
+            );
+        }
+    }
+    r.finish();
+}
+
 /// Verifies one case or step with `store` (README: `verify` then remember).
 fn run_verify(
     defaults: &Value,
     case: &Value,
     store: &MemoryNonceStore,
 ) -> callsign::Result<Verified> {
-    let field = |f: &str| -> &Value {
-        if case.get(f).is_some() {
-            &case[f]
-        } else {
-            &defaults[f]
-        }
-    };
     let text = |f: &str| -> String {
-        field(f)
+        setting(defaults, case, f)
             .as_str()
             .unwrap_or_else(|| panic!("{f:?} must be a string"))
             .to_owned()
     };
-    let window = field("window");
+    // `window`, like `limits`, overrides field by field.
+    let window = |f: &str| {
+        setting(&defaults["window"], &case["window"], f)
+            .as_u64()
+            .unwrap_or_else(|| panic!("window {f:?} must be an unsigned integer"))
+    };
     let keys = KeySet::parse(&text("keys"))?;
     let verifier = Verifier::new(&keys, &text("audience"))?
         .with_window(Window {
-            max_age_ms: uint(window, "max_age_ms"),
-            max_future_ms: uint(window, "max_future_ms"),
+            max_age_ms: window("max_age_ms"),
+            max_future_ms: window("max_future_ms"),
         })
         .with_limits(limits(&defaults["limits"], &case["limits"]))
         .with_envelope_field(&text("envelope_field"))?;
@@ -453,12 +539,12 @@ fn verify_vectors() {
     let defaults = &doc["defaults"];
     let cases = array(&doc, "cases");
     let sequences = array(&doc, "sequences");
-    r.at_least("cases", cases, 100);
+    r.at_least("cases", cases, 105);
     r.at_least("sequences", sequences, 8);
     let negatives = cases.iter().filter(|c| c["error"].is_string()).count();
-    if negatives < 70 {
+    if negatives < 84 {
         r.fail(format!(
-            "only {negatives} negative verify cases, expected at least 70"
+            "only {negatives} negative verify cases, expected at least 84"
         ));
     }
 
