@@ -5,7 +5,7 @@ mod common;
 use std::process::Stdio;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::{callsign, cs, TempDir, AUD, KEY, NONCE, TS};
+use common::{callsign, cs, sign_fixed, TempDir, AUD, KEY, NONCE, TS};
 use serde_json::{json, Value};
 
 fn now_ms() -> u64 {
@@ -24,24 +24,7 @@ fn claims(stdout: &str) -> Value {
 }
 
 fn sign_at(args: &str, function: &str) -> String {
-    let ts = TS.to_string();
-    cs(
-        &[
-            "sign",
-            "--key",
-            KEY,
-            "--audience",
-            AUD,
-            "--function",
-            function,
-            "--now",
-            &ts,
-            "--nonce",
-            NONCE,
-        ],
-        args,
-    )
-    .ok()
+    sign_fixed(KEY, function, TS, NONCE, args, &[]).ok()
 }
 
 fn verify_at(signed: &str, function: &str, now: u64, extra: &[&str]) -> common::Run {
@@ -151,24 +134,13 @@ fn claims_of(signed: &str) -> (u64, String) {
 
 #[test]
 fn envelope_field_and_limits_apply_to_sign_and_verify() {
-    let ts = TS.to_string();
-    let signed = cs(
-        &[
-            "sign",
-            "--key",
-            KEY,
-            "--audience",
-            AUD,
-            "--function",
-            "f:g",
-            "--now",
-            &ts,
-            "--nonce",
-            NONCE,
-            "--envelope-field",
-            "sig_",
-        ],
+    let signed = sign_fixed(
+        KEY,
+        "f:g",
+        TS,
+        NONCE,
         r#"{"a":[1]}"#,
+        &["--envelope-field", "sig_"],
     )
     .ok();
     assert!(signed.starts_with(r#"{"a":[1],"sig_":{"#), "{signed}");
@@ -464,22 +436,13 @@ fn seen_file_rejects_replays_across_runs_and_forgets_expired_pairs() {
 
     // A later call, verified after the first one's remember_until: the first
     // pair is dropped from the file.
-    let later_ts = (TS + 60_001).to_string();
-    let later = cs(
-        &[
-            "sign",
-            "--key",
-            KEY,
-            "--audience",
-            AUD,
-            "--function",
-            "messages:send",
-            "--now",
-            &later_ts,
-            "--nonce",
-            &NONCE.replace("00", "ff"),
-        ],
+    let later = sign_fixed(
+        KEY,
+        "messages:send",
+        TS + 60_001,
+        &NONCE.replace("00", "ff"),
         "{}",
+        &[],
     )
     .ok();
     verify_at(&later, "messages:send", TS + 60_001, &["--seen", seen_arg]).ok();

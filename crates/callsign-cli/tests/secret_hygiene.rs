@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{callsign, cs, run, Run, AUD, NONCE, TS};
+use common::{callsign, cs, run, sign_fixed, Run, AUD, NONCE, TS};
 
 const SECRET: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 const KEY: &str = "csk1_k1_9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
@@ -42,21 +42,7 @@ fn derived_key() -> String {
 }
 
 fn signed_call() -> String {
-    let ts = TS.to_string();
-    let args = [
-        "sign",
-        "--key",
-        KEY,
-        "--audience",
-        AUD,
-        "--function",
-        "f:g",
-        "--now",
-        &ts,
-        "--nonce",
-        NONCE,
-    ];
-    cs(&args, r#"{"a":1}"#).ok()
+    sign_fixed(KEY, "f:g", TS, NONCE, r#"{"a":1}"#, &[]).ok()
 }
 
 #[test]

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{callsign, cs, run, Run, TempDir};
+use common::{callsign, cs, run, Run, TempDir, AUD, KEY};
 use serde_json::{Map, Value};
 
 fn load(name: &str) -> Value {
@@ -204,7 +204,6 @@ fn canonical_vectors() {
 
 #[test]
 fn key_vectors() {
-    const AUD: &str = "https://happy-otter-123.convex.cloud";
     let file = load("keys.json");
     let mut report = Report::default();
     let mut cases = 0;
@@ -285,15 +284,7 @@ fn signing_vectors() {
         let name = string(case, "name");
         let key = string(case, "key");
         let ts = number(case, "ts");
-        let mut sign = vec![
-            "sign".to_owned(),
-            format!("--key={key}"),
-            format!("--audience={}", string(case, "audience")),
-            format!("--function={}", string(case, "function")),
-            format!("--now={ts}"),
-            format!("--nonce={}", string(case, "nonce")),
-        ];
-        sign.extend(limit_flags(&merged(defaults, &case["limits"])));
+        let sign = sign_flags(case, defaults);
         let signed = string(case, "signed_args");
         report.output(
             name,
@@ -321,6 +312,24 @@ fn signing_vectors() {
     report.finish("signing.json", cases.len() * 2);
 }
 
+/// `callsign sign` flags for a signing.json case (valid or refused).
+fn sign_flags(case: &Value, default_limits: &Value) -> Vec<String> {
+    // `--flag=value` passes empty values (`--function=`) as they are.
+    let mut sign = vec![
+        "sign".to_owned(),
+        format!("--key={}", string(case, "key")),
+        format!("--audience={}", string(case, "audience")),
+        format!("--function={}", string(case, "function")),
+        format!("--now={}", number(case, "ts")),
+        format!("--nonce={}", string(case, "nonce")),
+    ];
+    if let Some(field) = case["envelope_field"].as_str() {
+        sign.push(format!("--envelope-field={field}"));
+    }
+    sign.extend(limit_flags(&merged(default_limits, &case["limits"])));
+    sign
+}
+
 #[test]
 fn signing_invalid_vectors() {
     let file = load("signing.json");
@@ -328,19 +337,7 @@ fn signing_invalid_vectors() {
     let mut report = Report::default();
     let invalid = list_of_at_least(&file, "invalid", 20);
     for case in invalid {
-        // `--flag=value` passes empty values (`--function=`) as they are.
-        let mut sign = vec![
-            "sign".to_owned(),
-            format!("--key={}", string(case, "key")),
-            format!("--audience={}", string(case, "audience")),
-            format!("--function={}", string(case, "function")),
-            format!("--now={}", number(case, "ts")),
-            format!("--nonce={}", string(case, "nonce")),
-        ];
-        if let Some(field) = case["envelope_field"].as_str() {
-            sign.push(format!("--envelope-field={field}"));
-        }
-        sign.extend(limit_flags(&merged(defaults, &case["limits"])));
+        let sign = sign_flags(case, defaults);
         report.error(
             string(case, "name"),
             &cli(&sign, string(case, "args")),
@@ -352,8 +349,6 @@ fn signing_invalid_vectors() {
 
 #[test]
 fn function_name_vectors() {
-    const AUD: &str = "https://happy-otter-123.convex.cloud";
-    const KEY: &str = "csk1_k1_000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
     let file = load("signing.json");
     let mut report = Report::default();
     let functions = list_of_at_least(&file, "functions", 24);

@@ -94,6 +94,33 @@ pub fn cs(args: &[&str], stdin: impl AsRef<[u8]>) -> Run {
     run(&mut callsign(args), stdin)
 }
 
+/// `callsign sign` for [`AUD`] with `key`, a fixed `ts` and `nonce`, and
+/// `extra` flags, signing `args`.
+pub fn sign_fixed(
+    key: &str,
+    function: &str,
+    ts: u64,
+    nonce: &str,
+    args: &str,
+    extra: &[&str],
+) -> Run {
+    let ts = ts.to_string();
+    let flags = [
+        "sign",
+        "--key",
+        key,
+        "--audience",
+        AUD,
+        "--function",
+        function,
+        "--now",
+        &ts,
+        "--nonce",
+        nonce,
+    ];
+    cs(&[&flags[..], extra].concat(), args)
+}
+
 /// A directory under the system temp dir, removed on drop.
 pub struct TempDir(PathBuf);
 
