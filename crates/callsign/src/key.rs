@@ -78,12 +78,7 @@ impl Key {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn generate(kid: &str) -> Result<Key> {
         let mut secret = Zeroizing::new([0u8; MIN_SECRET_BYTES]);
-        getrandom::fill(secret.as_mut()).map_err(|e| {
-            Error::new(
-                crate::ErrorCode::Unsupported,
-                format!("no OS randomness: {e}"),
-            )
-        })?;
+        crate::sign::fill_from_os(secret.as_mut())?;
         Key::from_secret(kid, secret.as_ref())
     }
 

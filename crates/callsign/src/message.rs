@@ -129,12 +129,7 @@ impl Nonce {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn generate() -> Result<Nonce> {
         let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes).map_err(|e| {
-            Error::new(
-                crate::ErrorCode::Unsupported,
-                format!("no OS randomness: {e}"),
-            )
-        })?;
+        crate::sign::fill_from_os(&mut bytes)?;
         Ok(Nonce::from_bytes(bytes))
     }
 

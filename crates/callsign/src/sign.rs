@@ -68,6 +68,13 @@ impl NonceSource for OsNonces {
     }
 }
 
+/// Fills `buf` from the operating system's CSPRNG.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn fill_from_os(buf: &mut [u8]) -> Result<()> {
+    getrandom::fill(buf)
+        .map_err(|e| Error::new(ErrorCode::Unsupported, format!("no OS randomness: {e}")))
+}
+
 /// The result of signing: the args to send, and what went into them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -196,6 +203,16 @@ impl Signer {
                 "timestamp {ts_ms} is above 2^53 - 1 and would not survive Convex's JSON numbers"
             )));
         }
+        // A verifier with the same limits checks the signed args, envelope
+        // included; refuse here what it would refuse there. The envelope is
+        // an object inside the args, so signed args are at least 2 deep.
+        if self.limits.max_depth < 2 {
+            return Err(Error::malformed(format!(
+                "the signed args nest 2 levels deep (the envelope is an object inside the args), \
+                 over the limit of {} levels",
+                self.limits.max_depth
+            )));
+        }
         let function = canonical_function_name(function)?;
         let mut members = parse_args_object(args, &self.limits)?;
         if members.iter().any(|(k, _)| *k == self.envelope_field) {
@@ -236,15 +253,6 @@ impl Signer {
         );
         let mut signed_args = String::with_capacity(canonical_args.len() + 200);
         write_object(&members, &mut signed_args);
-        // A verifier with the same limits checks the signed args, envelope
-        // included; refuse here what it would refuse there.
-        if self.limits.max_depth < 2 {
-            return Err(Error::malformed(format!(
-                "the signed args nest 2 levels deep (the envelope is an object inside the args), \
-                 over the limit of {} levels",
-                self.limits.max_depth
-            )));
-        }
         if signed_args.len() > self.limits.max_bytes {
             return Err(Error::new(
                 ErrorCode::TooLarge,
