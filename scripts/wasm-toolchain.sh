@@ -16,15 +16,20 @@
 # Environment:
 #   CALLSIGN_WASM_ROUTE=debian   force the Debian route (ensure installs it, build uses it)
 #   CALLSIGN_WASM_ROUTE=rustup   force the rustup route (fail instead of falling back)
-#   WASM_BINDGEN_VERSION         wasm-bindgen CLI version (default 0.2.130; must equal the
-#                                `wasm-bindgen = "=..."` pin in Cargo.toml)
+#   WASM_BINDGEN_VERSION         wasm-bindgen CLI version (default: the wasm-bindgen crate's
+#                                version in Cargo.lock, which the `=` pin in Cargo.toml fixes)
 #
 # Messages go to stderr; successful runs are quiet (except `bindgen`/`route`, which print
 # their answer on stdout, and `build`, which shows cargo's own output).
 set -euo pipefail
 
 TARGET=wasm32-unknown-unknown
-WASM_BINDGEN_VERSION="${WASM_BINDGEN_VERSION:-0.2.130}"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+locked_bindgen_version() {
+    awk '$0 == "name = \"wasm-bindgen\"" { getline; gsub(/version = |"/, ""); print; exit }' \
+        "$ROOT/Cargo.lock"
+}
+WASM_BINDGEN_VERSION="${WASM_BINDGEN_VERSION:-$(locked_bindgen_version)}"
 ROUTE_OVERRIDE="${CALLSIGN_WASM_ROUTE:-}"
 
 # Debian bookworm(-security) packages: rustc-web installs /usr/bin/rustc and /usr/bin/rustdoc
@@ -135,6 +140,7 @@ build() {
 
 bindgen() {
     local bin have
+    [[ -n $WASM_BINDGEN_VERSION ]] || die "no wasm-bindgen in Cargo.lock; set WASM_BINDGEN_VERSION"
     if bin=$(command -v wasm-bindgen 2>/dev/null); then
         have=$("$bin" --version 2>/dev/null | awk '{print $2}') || have=
         if [[ $have == "$WASM_BINDGEN_VERSION" ]]; then

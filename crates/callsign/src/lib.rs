@@ -46,6 +46,8 @@ mod message;
 mod replay;
 mod sign;
 mod verify;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
 
 pub use canonical::{canonicalize, Limits, MAX_FIELD_NAME_LEN};
 pub use envelope::{Envelope, DEFAULT_ENVELOPE_FIELD, ENVELOPE_VERSION};

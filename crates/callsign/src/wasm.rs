@@ -1,0 +1,324 @@
+//! The WebAssembly face: what the npm package `callsign` calls.
+//!
+//! Only compiled for `wasm32`. The JS wrapper in `pkg/` is the public API; these
+//! exports are its engine, so they trade convenience for one boundary crossing
+//! per call: args cross as Convex JSON text, results come back as JSON text.
+//!
+//! Errors are thrown as JS `Error`s whose message is `"<code>: <message>"`
+//! (the Rust [`Error`]'s `Display`); the wrapper turns them into
+//! `CallsignError` with `.code`.
+//!
+//! Time always comes in from JS (`Date.now()`); there is no clock here.
+//! Randomness (nonces, new keys) is drawn from `crypto.getRandomValues` only
+//! when a call asks for it, never when the module is instantiated: Convex seeds
+//! randomness per function run and fixes it at import time.
+
+use wasm_bindgen::prelude::*;
+
+use crate::envelope::DEFAULT_ENVELOPE_FIELD;
+use crate::error::{Error, ErrorCode};
+use crate::key::{Key, KeySet};
+use crate::message::{Nonce, MAX_TIMESTAMP_MS};
+use crate::sign::Signer;
+use crate::verify::{Verified, Verifier, Window};
+use crate::Limits;
+
+fn thrown(err: Error) -> JsError {
+    JsError::new(&err.to_string())
+}
+
+/// A JS number that must be a whole number of `what` between 0 and 2^53 − 1.
+///
+/// JS numbers are doubles; wasm-bindgen would silently wrap or truncate them
+/// into integer types, so they cross as `f64` and are checked here.
+fn whole(value: f64, what: &str) -> Result<u64, Error> {
+    if value.is_finite() && value.fract() == 0.0 && (0.0..=MAX_TIMESTAMP_MS as f64).contains(&value)
+    {
+        // Exact: an integral double in [0, 2^53 - 1].
+        Ok(value as u64)
+    } else {
+        // ryu_js prints the number as JS would, without pulling core's float
+        // formatting (about 17 KB of wasm) in for one error message.
+        let got = ryu_js::Buffer::new().format(value).to_owned();
+        Err(Error::malformed(format!(
+            "{what} must be a whole number from 0 to 2^53 - 1, got {got}"
+        )))
+    }
+}
+
+/// [`whole`] for an optional setting: absent means `default`.
+fn setting(value: Option<f64>, what: &str, default: u64) -> Result<u64, Error> {
+    value.map_or(Ok(default), |v| whole(v, what))
+}
+
+/// Limits from JS; an absent field keeps the default.
+fn limits(max_bytes: Option<f64>, max_depth: Option<f64>) -> Result<Limits, Error> {
+    let size = |value: Option<f64>, what: &str, default: usize| {
+        let n = setting(value, what, default as u64)?;
+        usize::try_from(n).map_err(|_| Error::malformed(format!("{what} is too large: {n}")))
+    };
+    Ok(Limits {
+        max_bytes: size(max_bytes, "limits.maxBytes", Limits::DEFAULT_MAX_BYTES)?,
+        max_depth: size(max_depth, "limits.maxDepth", Limits::DEFAULT_MAX_DEPTH)?,
+    })
+}
+
+/// Fills `bytes` from `crypto.getRandomValues`.
+fn random(bytes: &mut [u8]) -> Result<(), Error> {
+    getrandom::fill(bytes).map_err(|e| {
+        Error::new(
+            ErrorCode::Unsupported,
+            format!("no randomness available (crypto.getRandomValues): {e}"),
+        )
+    })
+}
+
+/// Appends `text` as a JSON string. Only for printable-ASCII values (kids,
+/// function names, audiences, nonces), which is all this face ever writes.
+fn push_ascii_string(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+}
+
+/// The stable error codes, comma-separated, in [`ErrorCode::ALL`] order.
+#[wasm_bindgen(js_name = errorCodes)]
+pub fn error_codes() -> String {
+    let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+    codes.join(",")
+}
+
+/// Canonicalizes Convex JSON args text (see [`crate::canonicalize`]).
+#[wasm_bindgen]
+pub fn canonicalize(
+    convex_json: &str,
+    max_bytes: Option<f64>,
+    max_depth: Option<f64>,
+) -> Result<String, JsError> {
+    let limits = limits(max_bytes, max_depth).map_err(thrown)?;
+    crate::canonicalize(convex_json, &limits).map_err(thrown)
+}
+
+/// Parses a key string and describes it without its secret:
+/// `{"kid":..,"audience":..|null,"root":bool}`.
+#[wasm_bindgen(js_name = inspectKey)]
+pub fn inspect_key(key: &str) -> Result<String, JsError> {
+    let key = Key::parse(key).map_err(thrown)?;
+    let mut out = String::from("{\"kid\":");
+    push_ascii_string(&mut out, key.kid());
+    out.push_str(",\"audience\":");
+    match key.audience() {
+        Some(audience) => push_ascii_string(&mut out, audience),
+        None => out.push_str("null"),
+    }
+    out.push_str(if key.is_root() {
+        ",\"root\":true}"
+    } else {
+        ",\"root\":false}"
+    });
+    Ok(out)
+}
+
+/// Checks a key set string (`CALLSIGN_KEYS`) and returns its kids, comma-separated.
+#[wasm_bindgen(js_name = inspectKeySet)]
+pub fn inspect_key_set(keys: &str) -> Result<String, JsError> {
+    let set = KeySet::parse(keys).map_err(thrown)?;
+    let kids: Vec<&str> = set.keys().iter().map(Key::kid).collect();
+    Ok(kids.join(","))
+}
+
+/// Derives the key for `audience` from a root key; returns its key string.
+#[wasm_bindgen(js_name = deriveKey)]
+pub fn derive_key(root: &str, audience: &str) -> Result<String, JsError> {
+    let root = Key::parse(root).map_err(thrown)?;
+    let derived = root.derive(audience).map_err(thrown)?;
+    Ok(derived.to_key_string().to_string())
+}
+
+/// Generates a new 256-bit root key with id `kid`; returns its key string.
+#[wasm_bindgen(js_name = generateKey)]
+pub fn generate_key(kid: &str) -> Result<String, JsError> {
+    let mut secret = zeroize::Zeroizing::new([0u8; 32]);
+    random(secret.as_mut_slice()).map_err(thrown)?;
+    let key = Key::from_secret(kid, secret.as_slice()).map_err(thrown)?;
+    Ok(key.to_key_string().to_string())
+}
+
+/// A [`Signer`] held by JS. Nonces come from `crypto.getRandomValues`, the
+/// time from the caller.
+#[wasm_bindgen]
+pub struct WasmSigner {
+    inner: Signer,
+}
+
+#[wasm_bindgen]
+impl WasmSigner {
+    /// Sets up a signer; bad configuration throws here, before any call.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        key: &str,
+        audience: &str,
+        envelope_field: Option<String>,
+        max_bytes: Option<f64>,
+        max_depth: Option<f64>,
+    ) -> Result<WasmSigner, JsError> {
+        let setup = || -> Result<Signer, Error> {
+            let key = Key::parse(key)?;
+            let field = envelope_field.as_deref().unwrap_or(DEFAULT_ENVELOPE_FIELD);
+            Ok(Signer::new(&key, audience)?
+                .with_envelope_field(field)?
+                .with_limits(limits(max_bytes, max_depth)?))
+        };
+        Ok(WasmSigner {
+            inner: setup().map_err(thrown)?,
+        })
+    }
+
+    /// The key id this signer signs with.
+    #[wasm_bindgen(getter)]
+    pub fn kid(&self) -> String {
+        self.inner.kid().to_owned()
+    }
+
+    /// The audience this signer signs for.
+    #[wasm_bindgen(getter)]
+    pub fn audience(&self) -> String {
+        self.inner.audience().to_owned()
+    }
+
+    /// Signs `args_json` (Convex JSON, an object) for `function` at `now_ms`;
+    /// returns the envelope as JSON text, for the caller to add to its own
+    /// args object under the envelope field.
+    ///
+    /// `nonce` is drawn from `crypto.getRandomValues` when absent; pass one
+    /// only to reproduce a known signature (a reused nonce is a replay).
+    pub fn sign(
+        &self,
+        function: &str,
+        args_json: &str,
+        now_ms: f64,
+        nonce: Option<String>,
+    ) -> Result<String, JsError> {
+        let call = self.sign_call(function, args_json, now_ms, nonce)?;
+        Ok(call.envelope.to_json())
+    }
+
+    /// Like [`WasmSigner::sign`], but returns the whole signed args as Convex
+    /// JSON text (canonical, envelope included).
+    #[wasm_bindgen(js_name = signArgsJson)]
+    pub fn sign_args_json(
+        &self,
+        function: &str,
+        args_json: &str,
+        now_ms: f64,
+        nonce: Option<String>,
+    ) -> Result<String, JsError> {
+        Ok(self
+            .sign_call(function, args_json, now_ms, nonce)?
+            .signed_args)
+    }
+}
+
+impl WasmSigner {
+    fn sign_call(
+        &self,
+        function: &str,
+        args_json: &str,
+        now_ms: f64,
+        nonce: Option<String>,
+    ) -> Result<crate::SignedCall, JsError> {
+        let sign = || {
+            let ts = whole(now_ms, "now")?;
+            let nonce = match nonce {
+                Some(text) => Nonce::parse(&text)?,
+                None => {
+                    let mut bytes = [0u8; 16];
+                    random(&mut bytes)?;
+                    Nonce::from_bytes(bytes)
+                }
+            };
+            self.inner.sign_at(function, args_json, ts, &nonce)
+        };
+        sign().map_err(thrown)
+    }
+}
+
+/// A [`Verifier`] held by JS. Replay protection is the caller's (it stores
+/// `kid`/`nonce` until `rememberUntil`).
+#[wasm_bindgen]
+pub struct WasmVerifier {
+    inner: Verifier,
+}
+
+#[wasm_bindgen]
+impl WasmVerifier {
+    /// Sets up a verifier; bad configuration throws here, before any call.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        keys: &str,
+        audience: &str,
+        envelope_field: Option<String>,
+        max_age_ms: Option<f64>,
+        max_future_ms: Option<f64>,
+        max_bytes: Option<f64>,
+        max_depth: Option<f64>,
+    ) -> Result<WasmVerifier, JsError> {
+        let setup = || -> Result<Verifier, Error> {
+            let window = Window {
+                max_age_ms: setting(max_age_ms, "window.maxAgeMs", Window::DEFAULT_MAX_AGE_MS)?,
+                max_future_ms: setting(
+                    max_future_ms,
+                    "window.maxFutureMs",
+                    Window::DEFAULT_MAX_FUTURE_MS,
+                )?,
+            };
+            let field = envelope_field.as_deref().unwrap_or(DEFAULT_ENVELOPE_FIELD);
+            Ok(Verifier::new(&KeySet::parse(keys)?, audience)?
+                .with_envelope_field(field)?
+                .with_window(window)
+                .with_limits(limits(max_bytes, max_depth)?))
+        };
+        Ok(WasmVerifier {
+            inner: setup().map_err(thrown)?,
+        })
+    }
+
+    /// Verifies `signed_args_json` as a call to `function` at `now_ms`.
+    ///
+    /// Returns the claims `{"kid","function","ts","nonce","rememberUntil"}` as
+    /// JSON text, then a newline, then the canonical args (the claims never
+    /// contain a raw newline, so the first one splits them).
+    pub fn verify(
+        &self,
+        function: &str,
+        signed_args_json: &str,
+        now_ms: f64,
+    ) -> Result<String, JsError> {
+        let verified = whole(now_ms, "now")
+            .and_then(|now| self.inner.verify(function, signed_args_json, now))
+            .map_err(thrown)?;
+        Ok(verified_json(&verified))
+    }
+}
+
+fn verified_json(v: &Verified) -> String {
+    let mut out = String::with_capacity(200 + v.canonical_args.len());
+    out.push_str("{\"kid\":");
+    push_ascii_string(&mut out, &v.kid);
+    out.push_str(",\"function\":");
+    push_ascii_string(&mut out, &v.function);
+    out.push_str(",\"ts\":");
+    out.push_str(&v.ts.to_string());
+    out.push_str(",\"nonce\":");
+    push_ascii_string(&mut out, &v.nonce);
+    out.push_str(",\"rememberUntil\":");
+    out.push_str(&v.remember_until.to_string());
+    out.push_str("}\n");
+    out.push_str(&v.canonical_args);
+    out
+}
