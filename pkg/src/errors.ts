@@ -1,0 +1,59 @@
+/**
+ * The stable error codes, the same strings in Rust, WASM/JS and Convex (SPEC.md §9).
+ */
+export type ErrorCode =
+  | "malformed"
+  | "too_large"
+  | "invalid_key"
+  | "unknown_key"
+  | "bad_signature"
+  | "expired"
+  | "not_yet_valid"
+  | "replayed"
+  | "unsupported";
+
+/** Every {@link ErrorCode}, in SPEC.md §9 order. */
+export const ERROR_CODES: readonly ErrorCode[] = Object.freeze([
+  "malformed",
+  "too_large",
+  "invalid_key",
+  "unknown_key",
+  "bad_signature",
+  "expired",
+  "not_yet_valid",
+  "replayed",
+  "unsupported",
+]);
+
+const CODES: ReadonlySet<string> = new Set(ERROR_CODES);
+
+/**
+ * What every callsign operation throws on bad input or a rejected call. Branch on
+ * `.code`; `.message` says what to fix and never contains key material.
+ */
+export class CallsignError extends Error {
+  /** The stable code, e.g. `"bad_signature"`. */
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = "CallsignError";
+    this.code = code;
+  }
+}
+
+/**
+ * The Rust core throws `Error("<code>: <message>")`; this gives it its type.
+ * Anything else (a trap would be a bug) passes through unchanged.
+ * @internal
+ */
+export function fromCore(thrown: unknown): unknown {
+  if (thrown instanceof Error && !(thrown instanceof CallsignError)) {
+    const at = thrown.message.indexOf(": ");
+    const code = at > 0 ? thrown.message.slice(0, at) : "";
+    if (CODES.has(code)) {
+      return new CallsignError(code as ErrorCode, thrown.message.slice(at + 2));
+    }
+  }
+  return thrown;
+}
