@@ -1,0 +1,17 @@
+// Every shared vector through the package in Node (ESM, imported by its package name).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as convex from "convex/values";
+import * as lib from "callsign";
+import { runVectors } from "./vectors.mjs";
+
+test("every shared vector gives Rust's result through the wasm package", () => {
+  const { counts, failures } = runVectors(lib, convex);
+  assert.deepEqual(failures, []);
+  // The files only grow; a runner that silently skipped a group would show here.
+  assert.ok(counts.canonical >= 264, `canonical: ${counts.canonical}`);
+  assert.ok(counts.keys >= 74, `keys: ${counts.keys}`);
+  assert.ok(counts.signing >= 57, `signing: ${counts.signing}`);
+  assert.ok(counts.verify >= 113, `verify: ${counts.verify}`);
+  console.log(`vectors through wasm: ${JSON.stringify(counts)}`);
+});
