@@ -22,7 +22,7 @@
  */
 import { convexToJson, type Value } from "convex/values";
 import { withCore } from "./engine.js";
-import { CallsignError } from "./errors.js";
+import { CallsignError, type ErrorCode } from "./errors.js";
 
 export { CallsignError, ERROR_CODES, type ErrorCode } from "./errors.js";
 
@@ -155,6 +155,8 @@ export class Signer<F extends string = typeof DEFAULT_ENVELOPE_FIELD> {
    */
   constructor(key: string, options: SignerOptions<F>) {
     const { audience, envelopeField, limits } = options;
+    given(key, "invalid_key", "no key given (is CALLSIGN_KEY set?)");
+    given(audience, "malformed", "no audience given (the deployment URL)");
     this.#core = withCore(
       (c) => new c.WasmSigner(key, audience, envelopeField, limits?.maxBytes, limits?.maxDepth),
     );
@@ -210,6 +212,8 @@ export class Verifier {
    */
   constructor(keys: string, options: VerifierOptions) {
     const { audience, window, limits, envelopeField } = options;
+    given(keys, "invalid_key", "no keys given (is CALLSIGN_KEYS set?)");
+    given(audience, "malformed", "no audience given (in Convex, CONVEX_CLOUD_URL)");
     this.#core = withCore(
       (c) =>
         new c.WasmVerifier(
@@ -305,6 +309,14 @@ export function deriveKey(rootKey: string, audience: string): string {
  */
 export function generateKey(kid: string): string {
   return withCore((c) => c.generateKey(kid));
+}
+
+/**
+ * Configuration often comes from env vars that may be unset; say so instead of letting
+ * wasm-bindgen fail on a non-string.
+ */
+function given(value: unknown, code: ErrorCode, message: string): asserts value is string {
+  if (typeof value !== "string") throw new CallsignError(code, message);
 }
 
 /** The Convex JSON text of `args`, exactly as a Convex client would send them. */
