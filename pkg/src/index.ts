@@ -236,7 +236,8 @@ export class Verifier {
    * @throws {CallsignError} with the code of the first failed check (SPEC.md §7).
    */
   verify(functionName: string, signedArgs: Args, options: VerifyOptions = {}): Verified {
-    return this.verifyJson(functionName, argsToJson(signedArgs), options);
+    // JSON.stringify output is always well-formed: no surrogate check needed.
+    return this.#verify(functionName, argsToJson(signedArgs), options);
   }
 
   /**
@@ -245,9 +246,11 @@ export class Verifier {
    */
   verifyJson(functionName: string, signedArgsJson: string, options: VerifyOptions = {}): Verified {
     checkWellFormed(signedArgsJson);
-    const out = withCore(() =>
-      this.#core.verify(functionName, signedArgsJson, options.now ?? Date.now()),
-    );
+    return this.#verify(functionName, signedArgsJson, options);
+  }
+
+  #verify(functionName: string, json: string, options: VerifyOptions): Verified {
+    const out = withCore(() => this.#core.verify(functionName, json, options.now ?? Date.now()));
     // The core returns the claims as JSON, a newline, then the canonical args.
     const split = out.indexOf("\n");
     const claims = JSON.parse(out.slice(0, split)) as Omit<Verified, "canonicalArgs">;
