@@ -204,6 +204,7 @@ export class Verifier {
   /** The args field holding the envelope. */
   readonly envelopeField: string;
   readonly #core: import("./wasm/callsign_wasm.js").WasmVerifier;
+  readonly #maxBytes: number;
 
   /**
    * @param keys The key set: keys separated by commas or whitespace, e.g.
@@ -226,6 +227,7 @@ export class Verifier {
           limits?.maxDepth,
         ),
     );
+    this.#maxBytes = this.#core.maxBytes;
     this.audience = audience;
     this.envelopeField = envelopeField ?? DEFAULT_ENVELOPE_FIELD;
   }
@@ -250,6 +252,15 @@ export class Verifier {
   }
 
   #verify(functionName: string, json: string, options: VerifyOptions): Verified {
+    // Size is the first check (SPEC.md §7). Text longer in UTF-16 units than the limit is
+    // longer in UTF-8 bytes too: refuse it here rather than copy it into wasm memory,
+    // which never shrinks.
+    if (json.length > this.#maxBytes) {
+      throw new CallsignError(
+        "too_large",
+        `the signed args are over the limit of ${this.#maxBytes} bytes (${json.length} UTF-16 code units)`,
+      );
+    }
     const out = withCore(() => this.#core.verify(functionName, json, options.now ?? Date.now()));
     // The core returns the claims as JSON, a newline, then the canonical args.
     const split = out.indexOf("\n");

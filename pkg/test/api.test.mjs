@@ -87,6 +87,21 @@ test("depth at the cap is accepted and one past it rejected, without a trap", ()
   assert.equal(canonicalize('{"b":1,"a":2}'), '{"a":2,"b":1}');
 });
 
+test("oversized signed args are refused before they reach wasm memory", async () => {
+  const core = await import("../dist/wasm/callsign_wasm.js");
+  const memory = () => core.initSync().memory.buffer.byteLength; // already instantiated
+  const verifier = new Verifier(KEY, { audience: AUD });
+  verifier.verifyJson("m:f", new Signer(KEY, { audience: AUD }).signJson("m:f", "{}"));
+  const before = memory();
+  const hostile = `{"a":"${"x".repeat(16 << 20)}"}`; // 16 MiB
+  fails(() => verifier.verifyJson("m:f", hostile), "too_large");
+  fails(() => verifier.verify("m:f", { a: "x".repeat(16 << 20) }), "too_large");
+  assert.equal(memory(), before);
+  // At the limit the core decides (here: too large once the quotes and braces count).
+  const small = new Verifier(KEY, { audience: AUD, limits: { maxBytes: 20 } });
+  fails(() => small.verifyJson("m:f", '{"a":"é"}'.padEnd(20, " ")), "too_large");
+});
+
 test("the key never shows in the signer, verifier, errors or JSON", () => {
   const signer = new Signer(KEY, { audience: AUD });
   const verifier = new Verifier(KEY, { audience: AUD });

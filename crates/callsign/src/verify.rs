@@ -137,6 +137,11 @@ impl Verifier {
         self.window
     }
 
+    /// The size and depth limits.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
     /// The envelope field name.
     pub fn envelope_field(&self) -> &str {
         &self.envelope_field

@@ -288,6 +288,13 @@ impl WasmVerifier {
         })
     }
 
+    /// The size limit in bytes, so that JS can refuse longer text before
+    /// copying it into wasm memory (which never shrinks).
+    #[wasm_bindgen(getter, js_name = maxBytes)]
+    pub fn max_bytes(&self) -> f64 {
+        self.inner.limits().max_bytes as f64
+    }
+
     /// Verifies `signed_args_json` as a call to `function` at `now_ms`.
     ///
     /// Returns the claims `{"kid","function","ts","nonce","rememberUntil"}` as
