@@ -4,8 +4,12 @@
 //! `{"kid":"…","nonce":"…","remember_until":1700000060000}`; a missing file is
 //! an empty store. It is loaded whole, consulted and updated in memory, and
 //! written back atomically (temporary file + rename) with expired pairs
-//! dropped. Two runs at the same time can each accept the same call (the last
-//! writer wins), so this is for scripts and tests, not for concurrent use.
+//! dropped. Once pairs have been dropped, a first line
+//! `{"dropped_through":1700000060000}` records the latest `remember_until`
+//! among them: a run with an earlier `--now` must refuse any pair that may
+//! have been dropped (SPEC.md §8). Two runs at the same time can each accept
+//! the same call (the last writer wins), so this is for scripts and tests, not
+//! for concurrent use.
 
 use std::collections::HashMap;
 use std::fs;
@@ -27,14 +31,42 @@ struct Entry {
     remember_until: u64,
 }
 
+/// The line that records how far dropped pairs reach.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Dropped {
+    dropped_through: u64,
+}
+
+/// A line of the file.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Line {
+    Entry(Entry),
+    Dropped(Dropped),
+}
+
 /// A [`NonceStore`] loaded from, and saved to, a JSON-lines file.
 ///
 /// Not `MemoryNonceStore`: that one cannot list its entries, which saving needs.
 pub struct SeenFile {
     path: PathBuf,
-    /// (kid, nonce) → remember until (ms). `NonceStore` takes `&self` and
-    /// requires `Sync`, hence the mutex.
-    pairs: Mutex<HashMap<(String, String), u64>>,
+    /// `NonceStore` takes `&self` and requires `Sync`, hence the mutex.
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// (kid, nonce) → remember until (ms).
+    pairs: HashMap<(String, String), u64>,
+    /// The latest `remember_until` among dropped pairs.
+    dropped_through: Option<u64>,
+}
+
+impl State {
+    fn drop_through(&mut self, until: u64) {
+        self.dropped_through = Some(self.dropped_through.map_or(until, |d| d.max(until)));
+    }
 }
 
 impl SeenFile {
@@ -45,37 +77,54 @@ impl SeenFile {
             Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
             Err(e) => return Err(CliError::io(format!("reading {}", path.display()), e)),
         };
-        let mut pairs = HashMap::new();
+        let mut state = State::default();
         for (n, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
             }
-            let entry: Entry = serde_json::from_str(line).map_err(|e| {
+            let line: Line = serde_json::from_str(line).map_err(|_| {
                 CliError::new(
                     IO,
                     format!(
-                        "{} line {} is not a {{\"kid\",\"nonce\",\"remember_until\"}} record: {e}",
+                        "{} line {} is not a {{\"kid\",\"nonce\",\"remember_until\"}} or \
+                         {{\"dropped_through\"}} record",
                         path.display(),
                         n + 1
                     ),
                 )
             })?;
-            if entry.remember_until >= now_ms {
-                let until = pairs.entry((entry.kid, entry.nonce)).or_insert(0);
-                *until = entry.remember_until.max(*until);
+            match line {
+                Line::Dropped(d) => state.drop_through(d.dropped_through),
+                Line::Entry(entry) if entry.remember_until < now_ms => {
+                    state.drop_through(entry.remember_until)
+                }
+                Line::Entry(entry) => {
+                    let until = state.pairs.entry((entry.kid, entry.nonce)).or_insert(0);
+                    *until = entry.remember_until.max(*until);
+                }
             }
         }
         Ok(SeenFile {
             path: path.to_owned(),
-            pairs: Mutex::new(pairs),
+            state: Mutex::new(state),
         })
     }
 
     /// Writes the pairs still to be remembered at `now_ms` back to the file,
     /// atomically: readers see the old file or the new one, never a torn one.
     pub fn save(&self, now_ms: u64) -> Result<()> {
-        let mut entries: Vec<Entry> = self
-            .lock()
+        let mut state = self.lock();
+        let expired: Vec<u64> = state
+            .pairs
+            .values()
+            .copied()
+            .filter(|&until| until < now_ms)
+            .collect();
+        for until in expired {
+            state.drop_through(until);
+        }
+        let mut entries: Vec<Entry> = state
+            .pairs
             .iter()
             .filter(|(_, &until)| until >= now_ms)
             .map(|((kid, nonce), &until)| Entry {
@@ -89,6 +138,11 @@ impl SeenFile {
             (a.remember_until, &a.kid, &a.nonce).cmp(&(b.remember_until, &b.kid, &b.nonce))
         });
         let mut text = String::new();
+        if let Some(dropped_through) = state.dropped_through {
+            let line = Dropped { dropped_through };
+            text.push_str(&serde_json::to_string(&line).expect("a Dropped serializes"));
+            text.push('\n');
+        }
         for entry in &entries {
             // Strings and integers always serialize.
             text.push_str(&serde_json::to_string(entry).expect("an Entry serializes"));
@@ -114,9 +168,9 @@ impl SeenFile {
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), u64>> {
-        // Every update is a single insert, so a poisoned map is still consistent.
-        self.pairs.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // Every update is a single insert, so a poisoned state is still consistent.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -128,11 +182,23 @@ impl NonceStore for SeenFile {
         remember_until_ms: u64,
         now_ms: u64,
     ) -> callsign::Result<()> {
-        let mut pairs = self.lock();
+        let mut state = self.lock();
+        // Same rules as `MemoryNonceStore`: a pair that may have been dropped
+        // is refused, and a pair is remembered through its `remember_until`
+        // inclusive.
+        if let Some(dropped) = state.dropped_through.filter(|&d| remember_until_ms <= d) {
+            return Err(callsign::Error::new(
+                ErrorCode::Replayed,
+                format!(
+                    "nonce {nonce} of key {kid:?} may already have been accepted: {} has dropped \
+                     records ending as late as {dropped}, and this one would end at \
+                     {remember_until_ms} (an earlier --now than a previous run's)",
+                    self.path.display()
+                ),
+            ));
+        }
         let key = (kid.to_owned(), nonce.to_owned());
-        // Same rule as `MemoryNonceStore`: a pair is remembered through its
-        // `remember_until` inclusive.
-        match pairs.get(&key) {
+        match state.pairs.get(&key) {
             Some(&until) if until >= now_ms => Err(callsign::Error::new(
                 ErrorCode::Replayed,
                 format!(
@@ -142,7 +208,7 @@ impl NonceStore for SeenFile {
                 ),
             )),
             _ => {
-                pairs.insert(key, remember_until_ms);
+                state.pairs.insert(key, remember_until_ms);
                 Ok(())
             }
         }

@@ -447,8 +447,15 @@ fn seen_file_rejects_replays_across_runs_and_forgets_expired_pairs() {
     .ok();
     verify_at(&later, "messages:send", TS + 60_001, &["--seen", seen_arg]).ok();
     let text = std::fs::read_to_string(&seen).expect("seen file");
-    assert_eq!(text.lines().count(), 1, "{text}");
+    assert_eq!(text.lines().count(), 2, "{text}");
     assert!(!text.contains(&format!("\"{NONCE}\"")), "{text}");
+    assert!(
+        text.starts_with(&format!("{{\"dropped_through\":{}}}\n", TS + 60_000)),
+        "{text}"
+    );
+    // A run whose clock reads earlier, still inside the first call's window,
+    // must not accept the dropped pair again (SPEC.md §8).
+    verify_at(&signed, "messages:send", TS + 59_999, &["--seen", seen_arg]).fails_with("replayed");
     // No temporary files are left behind.
     assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 1);
 
