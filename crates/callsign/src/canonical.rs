@@ -22,8 +22,22 @@
 //! values, the size check before parsing, precise error codes) are the
 //! protocol itself, and the output must not depend on a general-purpose
 //! library's leniencies.
+//!
+//! # How it works
+//!
+//! One pass, no value tree: each value is written in canonical form into one
+//! output buffer as soon as it is parsed. Strings without escapes are copied
+//! from the input as they are (their canonical form is their input form);
+//! integers of up to 15 digits likewise (they are exact doubles and print as
+//! themselves). An object's members are written in input order, each
+//! remembered as a key and a byte range of the output; when the object ends
+//! they are sorted, and only if the input order was not already sorted is
+//! the object's text rearranged (one copy through a scratch buffer).
+//!
+//! Nesting is tracked on an explicit stack, not by recursion, so no input can
+//! overflow the call stack; its height is bounded by [`Limits::MAX_DEPTH_CAP`].
 
-use std::cmp::Ordering;
+use std::borrow::Cow;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
@@ -48,9 +62,11 @@ impl Limits {
     /// levels and counts the argument list that wraps the args object as one,
     /// so 63 is the deepest args object a deployment accepts.
     pub const DEFAULT_MAX_DEPTH: usize = 63;
-    /// The deepest nesting ever accepted, whatever `max_depth` says: parsing
-    /// recurses once per level, and this bound keeps the stack small even in
-    /// wasm32's 1 MiB stack. Twice what Convex itself accepts.
+    /// The deepest nesting ever accepted, whatever `max_depth` says. The
+    /// parser keeps one small stack entry per level (on the heap, not the call
+    /// stack); the cap bounds that memory and matches what other
+    /// implementations (e.g. a recursive one in a 1 MiB wasm32 stack) can
+    /// promise. Twice what Convex itself accepts.
     pub const MAX_DEPTH_CAP: usize = 128;
 }
 
@@ -80,34 +96,29 @@ impl Default for Limits {
 /// [`ErrorCode::TooLarge`] when the text exceeds `limits.max_bytes`;
 /// [`ErrorCode::Malformed`] for anything SPEC.md §2 rejects.
 pub fn canonicalize(convex_json: &str, limits: &Limits) -> Result<String> {
-    let members = parse_args_object(convex_json, limits)?;
-    let mut out = String::with_capacity(convex_json.len());
-    write_object(&members, &mut out);
-    Ok(out)
+    Ok(canonicalize_args(convex_json, limits, None)?.text)
 }
 
-/// A Convex value, decoded from Convex JSON.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Value {
-    Null,
-    Bool(bool),
-    /// A Convex `v.float64()`; NaN, ±Infinity and −0 are written as `$float`.
-    Number(f64),
-    String(String),
-    Array(Vec<Value>),
-    /// Members sorted by [`utf16_cmp`] of their keys, keys unique.
-    Object(Vec<(String, Value)>),
-    /// A Convex `v.int64()`, written as `$integer`.
-    Int64(i64),
-    /// A Convex `v.bytes()`, written as `$bytes`.
-    Bytes(Vec<u8>),
-    /// Text that is already canonical JSON, written as is (the envelope a
-    /// signer splices into the args).
-    Verbatim(String),
+/// Canonical args, with one top-level member (the envelope) set aside.
+#[derive(Debug)]
+pub(crate) struct CanonicalArgs {
+    /// The canonical text of the args without the set-aside member.
+    pub(crate) text: String,
+    /// The canonical text of the set-aside member's value, if it was present.
+    pub(crate) field_value: Option<String>,
+    /// Where in `text` a member with the set-aside name goes in sorted order:
+    /// the offset of the first member that sorts after it, or of the closing
+    /// brace.
+    pub(crate) insert_at: usize,
 }
 
-/// Parses `json` whose top level must be an object; returns its sorted members.
-pub(crate) fn parse_args_object(json: &str, limits: &Limits) -> Result<Vec<(String, Value)>> {
+/// Canonicalizes `json` (its top level must be an object) and takes the
+/// top-level member named `field`, if any, out of the result.
+pub(crate) fn canonicalize_args(
+    json: &str,
+    limits: &Limits,
+    field: Option<&str>,
+) -> Result<CanonicalArgs> {
     if json.len() > limits.max_bytes {
         return Err(Error::new(
             ErrorCode::TooLarge,
@@ -118,52 +129,115 @@ pub(crate) fn parse_args_object(json: &str, limits: &Limits) -> Result<Vec<(Stri
             ),
         ));
     }
-    let mut parser = Parser {
+    let mut c = Canonicalizer {
+        text: json,
         src: json.as_bytes(),
         pos: 0,
         max_depth: limits.max_depth.min(Limits::MAX_DEPTH_CAP),
+        out: String::with_capacity(json.len()),
+        stack: Vec::new(),
+        members: Vec::new(),
+        scratch: String::new(),
+        bytes: Vec::new(),
+        field,
+        field_value: None,
+        insert_at: 0,
     };
-    parser.skip_ws();
-    if parser.peek() != Some(b'{') {
-        return Err(match parser.peek() {
-            None => Error::malformed("args are empty: expected a JSON object"),
-            Some(_) => Error::malformed("args must be a JSON object at the top level"),
-        });
+    c.skip_ws();
+    match c.peek() {
+        Some(b'{') => {}
+        None => return Err(Error::malformed("args are empty: expected a JSON object")),
+        Some(_) => {
+            return Err(Error::malformed(
+                "args must be a JSON object at the top level",
+            ))
+        }
     }
-    let value = parser.parse_value(1)?;
-    parser.skip_ws();
-    if parser.pos != parser.src.len() {
-        return Err(parser.error("unexpected characters after the args object"));
+    c.run()?;
+    c.skip_ws();
+    if c.pos != c.src.len() {
+        return Err(c.error("unexpected characters after the args object"));
     }
-    match value {
-        Value::Object(members) => Ok(members),
-        // `{"$integer": …}` and friends are values, not an args object.
-        _ => Err(Error::malformed(
-            "args must be a JSON object at the top level, not a $integer/$float/$bytes value",
-        )),
-    }
+    Ok(CanonicalArgs {
+        text: c.out,
+        field_value: c.field_value,
+        insert_at: c.insert_at,
+    })
 }
 
-/// Compares two strings by their UTF-16 code units, as JCS and JavaScript do.
-pub(crate) fn utf16_cmp(a: &str, b: &str) -> Ordering {
-    if a.is_ascii() && b.is_ascii() {
-        return a.as_bytes().cmp(b.as_bytes());
-    }
-    a.encode_utf16().cmp(b.encode_utf16())
+/// The three special forms: objects with exactly one member of these names.
+#[derive(Clone, Copy)]
+enum Special {
+    Integer,
+    Float,
+    Bytes,
 }
 
-const SPECIAL_KEYS: [&str; 3] = ["$integer", "$float", "$bytes"];
+impl Special {
+    fn from_name(name: &str) -> Option<Special> {
+        match name {
+            "$integer" => Some(Special::Integer),
+            "$float" => Some(Special::Float),
+            "$bytes" => Some(Special::Bytes),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Special::Integer => "$integer",
+            Special::Float => "$float",
+            Special::Bytes => "$bytes",
+        }
+    }
+}
 
 /// The bit pattern every NaN is written with: the quiet NaN JavaScript engines use.
 const CANONICAL_NAN_BITS: u64 = 0x7ff8_0000_0000_0000;
 
-struct Parser<'a> {
+/// An open container on the explicit stack.
+#[derive(Clone, Copy)]
+enum Frame {
+    Array,
+    Object {
+        /// Offset of the object's `{` in the output.
+        out_start: usize,
+        /// Index of its first member in [`Canonicalizer::members`].
+        base: usize,
+        /// Offset of its `{` in the input, for error messages.
+        at: usize,
+    },
+}
+
+/// One member of an open object: its decoded name and where its canonical
+/// `"name":value` text lies in the output.
+struct Member<'a> {
+    key: Cow<'a, str>,
+    start: usize,
+    end: usize,
+}
+
+struct Canonicalizer<'a, 'f> {
+    text: &'a str,
     src: &'a [u8],
     pos: usize,
     max_depth: usize,
+    out: String,
+    /// Open containers, innermost last; never more than `max_depth` entries.
+    stack: Vec<Frame>,
+    /// Members of all open objects; each object owns the tail from its `base`.
+    members: Vec<Member<'a>>,
+    /// Reused buffer for rearranging an object's members.
+    scratch: String,
+    /// Reused buffer for decoding base64.
+    bytes: Vec<u8>,
+    /// The top-level member to set aside, and what was found of it.
+    field: Option<&'f str>,
+    field_value: Option<String>,
+    insert_at: usize,
 }
 
-impl Parser<'_> {
+impl<'a> Canonicalizer<'a, '_> {
     fn peek(&self) -> Option<u8> {
         self.src.get(self.pos).copied()
     }
@@ -197,127 +271,243 @@ impl Parser<'_> {
         ))
     }
 
-    /// Parses one value; `depth` is the depth a container starting here would have.
+    /// Depth a container opened now would have: the top-level object is 1.
+    fn next_depth(&self) -> usize {
+        self.stack.len() + 1
+    }
+
+    /// Parses and writes the whole top-level object (the cursor is on its `{`).
     ///
-    /// Recursion is bounded by `max_depth`: the depth check happens before
-    /// descending, so hostile input cannot exhaust the stack.
-    fn parse_value(&mut self, depth: usize) -> Result<Value> {
-        match self.peek() {
-            Some(b'{') => self.parse_object(depth),
-            Some(b'[') => {
-                if depth > self.max_depth {
-                    return Err(self.too_deep());
+    /// A loop over values instead of recursion: opening a container pushes a
+    /// frame and goes on with its first value; after each complete value, the
+    /// frames that end there are closed.
+    fn run(&mut self) -> Result<()> {
+        'value: loop {
+            self.skip_ws();
+            match self.peek() {
+                Some(b'{') => {
+                    if self.open_object()? {
+                        continue 'value;
+                    }
                 }
-                self.parse_array(depth)
+                Some(b'[') => {
+                    if self.next_depth() > self.max_depth {
+                        return Err(self.too_deep());
+                    }
+                    self.pos += 1;
+                    self.skip_ws();
+                    if self.peek() == Some(b']') {
+                        self.pos += 1;
+                        self.out.push_str("[]");
+                    } else {
+                        self.out.push('[');
+                        self.stack.push(Frame::Array);
+                        continue 'value;
+                    }
+                }
+                Some(b'"') => self.string_value()?,
+                Some(b't') => self.literal("true")?,
+                Some(b'f') => self.literal("false")?,
+                Some(b'n') => self.literal("null")?,
+                Some(b'-' | b'0'..=b'9') => self.number()?,
+                _ => return Err(self.error("expected a JSON value")),
             }
-            Some(b'"') => Ok(Value::String(self.parse_string()?)),
-            Some(b't') => self.parse_literal("true", Value::Bool(true)),
-            Some(b'f') => self.parse_literal("false", Value::Bool(false)),
-            Some(b'n') => self.parse_literal("null", Value::Null),
-            Some(b'-' | b'0'..=b'9') => self.parse_number().map(Value::Number),
-            Some(_) => Err(self.error("expected a JSON value")),
-            None => Err(self.error("expected a JSON value")),
+            // A value is complete; close every container that ends after it.
+            loop {
+                self.skip_ws();
+                match self.stack.last().copied() {
+                    None => return Ok(()),
+                    Some(Frame::Array) => match self.peek() {
+                        Some(b',') => {
+                            self.pos += 1;
+                            self.out.push(',');
+                            continue 'value;
+                        }
+                        Some(b']') => {
+                            self.pos += 1;
+                            self.out.push(']');
+                            self.stack.pop();
+                        }
+                        _ => return Err(self.error("expected ',' or ']' in array")),
+                    },
+                    Some(Frame::Object {
+                        out_start,
+                        base,
+                        at,
+                    }) => {
+                        if let Some(member) = self.members.last_mut() {
+                            member.end = self.out.len();
+                        }
+                        match self.peek() {
+                            Some(b',') => {
+                                self.pos += 1;
+                                self.out.push(',');
+                                self.skip_ws();
+                                let key = self.object_key()?;
+                                self.member(key, at)?;
+                                continue 'value;
+                            }
+                            Some(b'}') => {
+                                self.pos += 1;
+                                self.stack.pop();
+                                self.close_object(out_start, base, at)?;
+                            }
+                            _ => return Err(self.error("expected ',' or '}' in object")),
+                        }
+                    }
+                }
+            }
         }
     }
 
-    fn parse_literal(&mut self, word: &str, value: Value) -> Result<Value> {
+    /// Handles a `{`. Returns true when an object was opened and its first
+    /// member's value comes next; false when the whole value was written
+    /// (`{}` or a `$integer`/`$float`/`$bytes` form).
+    fn open_object(&mut self) -> Result<bool> {
+        let at = self.pos;
+        self.pos += 1;
+        self.skip_ws();
+        let too_deep = self.next_depth() > self.max_depth;
+        match self.peek() {
+            Some(b'}') if !too_deep => {
+                self.pos += 1;
+                if self.stack.is_empty() {
+                    // Empty args: a set-aside member would go before the `}`.
+                    self.insert_at = self.out.len() + 1;
+                }
+                self.out.push_str("{}");
+                return Ok(false);
+            }
+            Some(b'"') => {}
+            // Past the limit only a special form may follow, and it has a key.
+            _ if too_deep => return Err(self.too_deep()),
+            _ => return Err(self.error("expected a string key in object")),
+        }
+        let key = self.object_key()?;
+        if let Some(special) = Special::from_name(&key) {
+            if self.stack.is_empty() {
+                return Err(Error::malformed(
+                    "args must be a JSON object at the top level, not a $integer/$float/$bytes value",
+                ));
+            }
+            // A special form is a scalar in Convex: it adds no level.
+            self.special_form(special, at)?;
+            return Ok(false);
+        }
+        if too_deep {
+            return Err(self.too_deep());
+        }
+        self.stack.push(Frame::Object {
+            out_start: self.out.len(),
+            base: self.members.len(),
+            at,
+        });
+        self.out.push('{');
+        self.member(key, at)?;
+        Ok(true)
+    }
+
+    /// Starts a member of the innermost object: checks its name, writes
+    /// `"name":` and leaves the cursor on its value.
+    fn member(&mut self, key: Cow<'a, str>, at: usize) -> Result<()> {
+        validate_field_name(&key, at)?;
+        self.skip_ws();
+        self.expect(b':', "expected ':' after object key")?;
+        let start = self.out.len();
+        write_string(&key, &mut self.out);
+        self.out.push(':');
+        self.members.push(Member {
+            key,
+            start,
+            end: start,
+        });
+        Ok(())
+    }
+
+    /// Writes the `}` of an object whose members are `members[base..]`,
+    /// putting them in order first; at the top level, also sets the
+    /// requested member aside.
+    fn close_object(&mut self, out_start: usize, base: usize, at: usize) -> Result<()> {
+        let members = &mut self.members[base..];
+        // Field names are ASCII (checked in `member`), so byte order is the
+        // UTF-16 order JCS asks for. Strictly increasing also means no duplicates.
+        if !members.windows(2).all(|w| w[0].key < w[1].key) {
+            members.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+            if let Some(w) = members.windows(2).find(|w| w[0].key == w[1].key) {
+                return Err(Error::malformed(format!(
+                    "duplicate key {:?} in object at byte {at}",
+                    w[0].key
+                )));
+            }
+            // Rearrange the object's text in sorted order, through the scratch buffer.
+            let body = out_start + 1;
+            self.scratch.clear();
+            self.scratch.push_str(&self.out[body..]);
+            self.out.truncate(body);
+            for (i, m) in members.iter_mut().enumerate() {
+                if i > 0 {
+                    self.out.push(',');
+                }
+                let start = self.out.len();
+                self.out
+                    .push_str(&self.scratch[m.start - body..m.end - body]);
+                m.start = start;
+                m.end = self.out.len();
+            }
+        }
+        if self.stack.is_empty() {
+            self.set_aside(base);
+        }
+        self.members.truncate(base);
+        self.out.push('}');
+        Ok(())
+    }
+
+    /// At the end of the top-level object (before its `}`): takes the member
+    /// named `field` out of the text and records where it belongs.
+    fn set_aside(&mut self, base: usize) {
+        let Some(field) = self.field else {
+            return;
+        };
+        let members = &self.members[base..];
+        let i = members.partition_point(|m| m.key.as_ref() < field);
+        match members.get(i) {
+            Some(m) if m.key == field => {
+                let value_start = m.start + field.len() + 3; // `"field":`, no escapes in a field name
+                self.field_value = Some(self.out[value_start..m.end].to_owned());
+                let last = i + 1 == members.len();
+                if i > 0 && last {
+                    // `…,"field":v` → `…`; the insertion point is the `}`.
+                    self.out.truncate(m.start - 1);
+                    self.insert_at = m.start - 1;
+                } else if last {
+                    // The only member: `{"field":v` → `{`.
+                    self.out.truncate(m.start);
+                    self.insert_at = m.start;
+                } else {
+                    // Remove the member and the comma after it.
+                    let next = members[i + 1].start;
+                    self.out.replace_range(m.start..next, "");
+                    self.insert_at = m.start;
+                }
+            }
+            Some(m) => self.insert_at = m.start,
+            None => self.insert_at = self.out.len(),
+        }
+    }
+
+    fn literal(&mut self, word: &'static str) -> Result<()> {
         if self.src[self.pos..].starts_with(word.as_bytes()) {
             self.pos += word.len();
-            Ok(value)
+            self.out.push_str(word);
+            Ok(())
         } else {
             Err(self.error("expected a JSON value"))
         }
     }
 
-    fn parse_array(&mut self, depth: usize) -> Result<Value> {
-        self.pos += 1; // '['
-        let mut items = Vec::new();
-        self.skip_ws();
-        if self.peek() == Some(b']') {
-            self.pos += 1;
-            return Ok(Value::Array(items));
-        }
-        loop {
-            self.skip_ws();
-            items.push(self.parse_value(depth + 1)?);
-            self.skip_ws();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b']') => {
-                    self.pos += 1;
-                    return Ok(Value::Array(items));
-                }
-                _ => return Err(self.error("expected ',' or ']' in array")),
-            }
-        }
-    }
-
-    fn parse_object(&mut self, depth: usize) -> Result<Value> {
-        let start = self.pos;
-        self.pos += 1; // '{'
-        if depth > self.max_depth {
-            // Only a `$integer`/`$float`/`$bytes` value may sit past the limit:
-            // it is a scalar in Convex, so it does not add a level.
-            return self.parse_special_past_limit(start);
-        }
-        let mut members: Vec<(String, Value)> = Vec::new();
-        self.skip_ws();
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
-            return Ok(Value::Object(members));
-        }
-        loop {
-            self.skip_ws();
-            if self.peek() != Some(b'"') {
-                return Err(self.error("expected a string key in object"));
-            }
-            let key = self.parse_string()?;
-            self.skip_ws();
-            self.expect(b':', "expected ':' after object key")?;
-            self.skip_ws();
-            let value = self.parse_value(depth + 1)?;
-            members.push((key, value));
-            self.skip_ws();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b'}') => {
-                    self.pos += 1;
-                    break;
-                }
-                _ => return Err(self.error("expected ',' or '}' in object")),
-            }
-        }
-        finish_object(members, start)
-    }
-
-    fn parse_special_past_limit(&mut self, start: usize) -> Result<Value> {
-        self.skip_ws();
-        if self.peek() != Some(b'"') {
-            return Err(self.too_deep());
-        }
-        let key = self.parse_string()?;
-        if !SPECIAL_KEYS.contains(&key.as_str()) {
-            return Err(self.too_deep());
-        }
-        self.skip_ws();
-        self.expect(b':', "expected ':' after object key")?;
-        self.skip_ws();
-        if self.peek() != Some(b'"') {
-            return Err(Error::malformed(format!(
-                "{key} must hold a base64 string (object at byte {start})"
-            )));
-        }
-        let value = Value::String(self.parse_string()?);
-        self.skip_ws();
-        if self.peek() != Some(b'}') {
-            return Err(self.too_deep());
-        }
-        self.pos += 1;
-        finish_object(vec![(key, value)], start)
-    }
-
-    /// Parses a JSON number into the double it denotes.
-    fn parse_number(&mut self) -> Result<f64> {
+    /// Parses a JSON number and writes the double it denotes.
+    fn number(&mut self) -> Result<()> {
         let start = self.pos;
         if self.peek() == Some(b'-') {
             self.pos += 1;
@@ -327,7 +517,10 @@ impl Parser<'_> {
             Some(b'1'..=b'9') => self.skip_digits(),
             _ => return Err(self.error("invalid number: expected a digit")),
         }
+        let int_end = self.pos;
+        let mut plain_integer = true;
         if self.peek() == Some(b'.') {
+            plain_integer = false;
             self.pos += 1;
             if !matches!(self.peek(), Some(b'0'..=b'9')) {
                 return Err(self.error("invalid number: expected a digit after '.'"));
@@ -335,6 +528,7 @@ impl Parser<'_> {
             self.skip_digits();
         }
         if let Some(b'e' | b'E') = self.peek() {
+            plain_integer = false;
             self.pos += 1;
             if let Some(b'+' | b'-') = self.peek() {
                 self.pos += 1;
@@ -344,8 +538,15 @@ impl Parser<'_> {
             }
             self.skip_digits();
         }
-        let text =
-            std::str::from_utf8(&self.src[start..self.pos]).expect("a number token is ASCII");
+        let text = &self.text[start..self.pos];
+        // An integer of at most 15 digits is an exact double, and ECMAScript
+        // prints it as its digits: the input text is already canonical. (The
+        // grammar above excludes leading zeros; `-0` is the exception, a $float.)
+        let digits = int_end - start - usize::from(text.starts_with('-'));
+        if plain_integer && digits <= 15 && text != "-0" {
+            self.out.push_str(text);
+            return Ok(());
+        }
         // Rust's float parsing is correctly rounded (round half to even),
         // exactly like ECMAScript's ToNumber on the same text.
         let value: f64 = text
@@ -356,7 +557,8 @@ impl Parser<'_> {
                 "number at byte {start} overflows a double"
             )));
         }
-        Ok(value)
+        write_number(value, &mut self.out);
+        Ok(())
     }
 
     fn skip_digits(&mut self) {
@@ -365,52 +567,93 @@ impl Parser<'_> {
         }
     }
 
-    /// Parses a JSON string (the cursor is on its opening quote).
-    fn parse_string(&mut self) -> Result<String> {
+    /// Advances over string bytes that need no attention (not `"`, `\` or a
+    /// control character); returns where the run started.
+    fn plain_run(&mut self) -> usize {
         let start = self.pos;
-        self.pos += 1; // '"'
-        let mut out = String::new();
-        loop {
-            let run_start = self.pos;
-            while let Some(b) = self.peek() {
-                if b == b'"' || b == b'\\' || b < 0x20 {
-                    break;
-                }
-                self.pos += 1;
+        while let Some(&b) = self.src.get(self.pos) {
+            if b == b'"' || b == b'\\' || b < 0x20 {
+                break;
             }
-            // The input is a &str and the run stops only at ASCII bytes, so
-            // the run is whole UTF-8.
-            out.push_str(
-                std::str::from_utf8(&self.src[run_start..self.pos])
-                    .expect("input is UTF-8 and runs end at ASCII bytes"),
-            );
+            self.pos += 1;
+        }
+        start
+    }
+
+    /// Parses a string value (the cursor is on its opening quote) and writes
+    /// it canonically, without decoding it into a buffer first.
+    fn string_value(&mut self) -> Result<()> {
+        let start = self.pos;
+        self.pos += 1;
+        self.out.push('"');
+        loop {
+            let run = self.plain_run();
+            // Runs stop only at ASCII bytes, so they are whole UTF-8.
+            self.out.push_str(&self.text[run..self.pos]);
             match self.peek() {
                 Some(b'"') => {
                     self.pos += 1;
-                    return Ok(out);
+                    self.out.push('"');
+                    return Ok(());
                 }
                 Some(b'\\') => {
-                    self.pos += 1;
-                    self.parse_escape(&mut out)?;
+                    let c = self.escape()?;
+                    push_escaped(c, &mut self.out);
                 }
-                Some(_) => {
-                    return Err(self.error("unescaped control character in string"));
-                }
-                None => {
-                    return Err(Error::malformed(format!(
-                        "unterminated string starting at byte {start}"
-                    )));
-                }
+                Some(_) => return Err(self.error("unescaped control character in string")),
+                None => return Err(unterminated(start)),
             }
         }
     }
 
-    fn parse_escape(&mut self, out: &mut String) -> Result<()> {
+    /// Parses a string (the cursor is on its opening quote) into its decoded
+    /// text, borrowed from the input when it has no escapes.
+    fn decoded_string(&mut self) -> Result<Cow<'a, str>> {
+        let start = self.pos;
+        self.pos += 1;
+        let run = self.plain_run();
+        let text = self.text;
+        let mut decoded = match self.peek() {
+            Some(b'"') => {
+                self.pos += 1;
+                return Ok(Cow::Borrowed(&text[run..self.pos - 1]));
+            }
+            Some(b'\\') => String::from(&text[run..self.pos]),
+            Some(_) => return Err(self.error("unescaped control character in string")),
+            None => return Err(unterminated(start)),
+        };
+        loop {
+            match self.peek() {
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(Cow::Owned(decoded));
+                }
+                Some(b'\\') => decoded.push(self.escape()?),
+                Some(_) => return Err(self.error("unescaped control character in string")),
+                None => return Err(unterminated(start)),
+            }
+            let run = self.plain_run();
+            decoded.push_str(&text[run..self.pos]);
+        }
+    }
+
+    /// Parses an object key (the cursor must be on its opening quote).
+    fn object_key(&mut self) -> Result<Cow<'a, str>> {
+        if self.peek() != Some(b'"') {
+            return Err(self.error("expected a string key in object"));
+        }
+        self.decoded_string()
+    }
+
+    /// Parses one escape (the cursor is on its backslash) into the character it denotes.
+    fn escape(&mut self) -> Result<char> {
+        let escape_at = self.pos;
+        self.pos += 1;
         let Some(b) = self.peek() else {
             return Err(self.error("unterminated escape in string"));
         };
         self.pos += 1;
-        let c = match b {
+        Ok(match b {
             b'"' => '"',
             b'\\' => '\\',
             b'/' => '/',
@@ -420,38 +663,33 @@ impl Parser<'_> {
             b'r' => '\r',
             b't' => '\t',
             b'u' => {
-                let escape_at = self.pos - 2;
-                let unit = self.parse_hex4()?;
-                match unit {
+                let unit = self.hex4()?;
+                let code = match unit {
                     0xD800..=0xDBFF => {
-                        if self.src[self.pos..].starts_with(b"\\u") {
-                            self.pos += 2;
-                            let low = self.parse_hex4()?;
-                            if !(0xDC00..=0xDFFF).contains(&low) {
-                                return Err(lone_surrogate(unit, escape_at));
-                            }
-                            let code = 0x10000
-                                + ((u32::from(unit) - 0xD800) << 10)
-                                + (u32::from(low) - 0xDC00);
-                            char::from_u32(code).expect("a surrogate pair is a valid scalar")
-                        } else {
+                        if !self.src[self.pos..].starts_with(b"\\u") {
                             return Err(lone_surrogate(unit, escape_at));
                         }
+                        self.pos += 2;
+                        let low = self.hex4()?;
+                        if !(0xDC00..=0xDFFF).contains(&low) {
+                            return Err(lone_surrogate(unit, escape_at));
+                        }
+                        0x10000 + ((u32::from(unit) - 0xD800) << 10) + (u32::from(low) - 0xDC00)
                     }
                     0xDC00..=0xDFFF => return Err(lone_surrogate(unit, escape_at)),
-                    _ => char::from_u32(u32::from(unit)).expect("not a surrogate"),
-                }
+                    _ => u32::from(unit),
+                };
+                // Every value built above is a Unicode scalar value.
+                char::from_u32(code).ok_or_else(|| lone_surrogate(unit, escape_at))?
             }
             _ => {
                 self.pos -= 1;
                 return Err(self.error("invalid escape in string"));
             }
-        };
-        out.push(c);
-        Ok(())
+        })
     }
 
-    fn parse_hex4(&mut self) -> Result<u16> {
+    fn hex4(&mut self) -> Result<u16> {
         let digits = self
             .src
             .get(self.pos..self.pos + 4)
@@ -469,67 +707,73 @@ impl Parser<'_> {
         self.pos += 4;
         Ok(unit)
     }
+
+    /// Parses the rest of a `$integer`/`$float`/`$bytes` object (the cursor is
+    /// after its key) and writes it canonically. `at` is its `{` in the input.
+    fn special_form(&mut self, special: Special, at: usize) -> Result<()> {
+        let name = special.name();
+        self.skip_ws();
+        self.expect(b':', "expected ':' after object key")?;
+        self.skip_ws();
+        if self.peek() != Some(b'"') {
+            return Err(Error::malformed(format!(
+                "{name} (object at byte {at}) must hold a base64 string"
+            )));
+        }
+        let text = self.decoded_string()?;
+        self.skip_ws();
+        if self.peek() != Some(b'}') {
+            return Err(Error::malformed(format!(
+                "{name} (object at byte {at}) must be the only key of its object: \
+                 Convex reserves field names starting with '$'"
+            )));
+        }
+        self.pos += 1;
+        self.bytes.clear();
+        BASE64
+            .decode_vec(text.as_bytes(), &mut self.bytes)
+            .map_err(|_| {
+                Error::malformed(format!(
+                    "{name} (object at byte {at}) is not canonical padded base64: {text:?}"
+                ))
+            })?;
+        let eight = |bytes: &[u8]| -> Result<[u8; 8]> {
+            <[u8; 8]>::try_from(bytes).map_err(|_| {
+                Error::malformed(format!(
+                    "{name} (object at byte {at}) must encode exactly 8 bytes, got {}",
+                    bytes.len()
+                ))
+            })
+        };
+        match special {
+            Special::Integer => {
+                let le = eight(&self.bytes)?;
+                write_special("$integer", &le, &mut self.out);
+            }
+            Special::Float => {
+                let f = f64::from_le_bytes(eight(&self.bytes)?);
+                if !is_special_float(f) {
+                    return Err(Error::malformed(format!(
+                        "$float (object at byte {at}) encodes {f}, which Convex requires as a plain number; \
+                         $float is only for NaN, Infinity, -Infinity and -0"
+                    )));
+                }
+                write_number(f, &mut self.out);
+            }
+            Special::Bytes => write_special("$bytes", &self.bytes, &mut self.out),
+        }
+        Ok(())
+    }
+}
+
+fn unterminated(start: usize) -> Error {
+    Error::malformed(format!("unterminated string starting at byte {start}"))
 }
 
 fn lone_surrogate(unit: u16, at: usize) -> Error {
     Error::malformed(format!(
         "lone surrogate \\u{unit:04x} at byte {at}: strings must be valid Unicode"
     ))
-}
-
-/// Turns parsed members into a value: decodes `$`-forms, sorts, rejects duplicates.
-fn finish_object(mut members: Vec<(String, Value)>, start: usize) -> Result<Value> {
-    if members.len() == 1 && SPECIAL_KEYS.contains(&members[0].0.as_str()) {
-        let (key, value) = members.pop().expect("one member");
-        return decode_special(&key, value, start);
-    }
-    for (key, _) in &members {
-        validate_field_name(key, start)?;
-    }
-    members.sort_by(|a, b| utf16_cmp(&a.0, &b.0));
-    if let Some(pair) = members.windows(2).find(|w| w[0].0 == w[1].0) {
-        return Err(Error::malformed(format!(
-            "duplicate key {:?} in object at byte {start}",
-            pair[0].0
-        )));
-    }
-    Ok(Value::Object(members))
-}
-
-fn decode_special(key: &str, value: Value, start: usize) -> Result<Value> {
-    let Value::String(text) = value else {
-        return Err(Error::malformed(format!(
-            "{key} (object at byte {start}) must hold a base64 string"
-        )));
-    };
-    let bytes = BASE64.decode(text.as_bytes()).map_err(|_| {
-        Error::malformed(format!(
-            "{key} (object at byte {start}) is not canonical padded base64: {text:?}"
-        ))
-    })?;
-    let eight = |bytes: Vec<u8>| -> Result<[u8; 8]> {
-        <[u8; 8]>::try_from(bytes.as_slice()).map_err(|_| {
-            Error::malformed(format!(
-                "{key} (object at byte {start}) must encode exactly 8 bytes, got {}",
-                bytes.len()
-            ))
-        })
-    };
-    match key {
-        "$integer" => Ok(Value::Int64(i64::from_le_bytes(eight(bytes)?))),
-        "$float" => {
-            let f = f64::from_le_bytes(eight(bytes)?);
-            if is_special_float(f) {
-                Ok(Value::Number(f))
-            } else {
-                Err(Error::malformed(format!(
-                    "$float (object at byte {start}) encodes {f}, which Convex requires as a plain number; \
-                     $float is only for NaN, Infinity, -Infinity and -0"
-                )))
-            }
-        }
-        _ => Ok(Value::Bytes(bytes)),
-    }
 }
 
 /// Longest field name Convex accepts, in bytes.
@@ -565,45 +809,6 @@ fn is_special_float(f: f64) -> bool {
     !f.is_finite() || (f == 0.0 && f.is_sign_negative())
 }
 
-/// Writes `value` in canonical form.
-pub(crate) fn write_value(value: &Value, out: &mut String) {
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(true) => out.push_str("true"),
-        Value::Bool(false) => out.push_str("false"),
-        Value::Number(f) => write_number(*f, out),
-        Value::String(s) => write_string(s, out),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_value(item, out);
-            }
-            out.push(']');
-        }
-        Value::Object(members) => write_object(members, out),
-        Value::Int64(i) => write_special("$integer", &i.to_le_bytes(), out),
-        Value::Bytes(b) => write_special("$bytes", b, out),
-        Value::Verbatim(text) => out.push_str(text),
-    }
-}
-
-/// Writes already-sorted members as a canonical object.
-pub(crate) fn write_object(members: &[(String, Value)], out: &mut String) {
-    out.push('{');
-    for (i, (key, value)) in members.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        write_string(key, out);
-        out.push(':');
-        write_value(value, out);
-    }
-    out.push('}');
-}
-
 fn write_number(f: f64, out: &mut String) {
     if f.is_nan() {
         write_special("$float", &CANONICAL_NAN_BITS.to_le_bytes(), out);
@@ -623,34 +828,38 @@ fn write_special(key: &str, bytes: &[u8], out: &mut String) {
     out.push_str("\"}");
 }
 
+/// Writes one decoded character as JCS (ECMAScript `JSON.stringify`) does.
+fn push_escaped(c: char, out: &mut String) {
+    match c {
+        '"' => out.push_str("\\\""),
+        '\\' => out.push_str("\\\\"),
+        '\u{8}' => out.push_str("\\b"),
+        '\u{c}' => out.push_str("\\f"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\0'..='\u{1f}' => {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let b = c as u8;
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+        _ => out.push(c),
+    }
+}
+
 /// Writes a string as JCS (ECMAScript `JSON.stringify`) does.
 pub(crate) fn write_string(s: &str, out: &mut String) {
     out.push('"');
-    let bytes = s.as_bytes();
     let mut run_start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape: Option<&str> = match b {
-            b'"' => Some("\\\""),
-            b'\\' => Some("\\\\"),
-            0x08 => Some("\\b"),
-            0x0c => Some("\\f"),
-            b'\n' => Some("\\n"),
-            b'\r' => Some("\\r"),
-            b'\t' => Some("\\t"),
-            0x00..=0x1f => None,
-            _ => continue,
-        };
-        out.push_str(&s[run_start..i]);
-        match escape {
-            Some(e) => out.push_str(e),
-            None => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.push_str("\\u00");
-                out.push(char::from(HEX[usize::from(b >> 4)]));
-                out.push(char::from(HEX[usize::from(b & 0xf)]));
-            }
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            // `i` is an ASCII byte, so both slices end on character boundaries.
+            out.push_str(&s[run_start..i]);
+            push_escaped(char::from(b), out);
+            run_start = i + 1;
         }
-        run_start = i + 1;
     }
     out.push_str(&s[run_start..]);
     out.push('"');
@@ -666,15 +875,6 @@ mod tests {
 
     fn code(s: &str) -> ErrorCode {
         canon(s).unwrap_err().code()
-    }
-
-    #[test]
-    fn utf16_order_puts_surrogate_pairs_before_private_use() {
-        // U+1F600 is the surrogate pair D83D DE00, which sorts before U+E000,
-        // although its code point is larger.
-        assert_eq!(utf16_cmp("\u{1f600}", "\u{e000}"), Ordering::Less);
-        assert_eq!(utf16_cmp("a", "\u{e000}"), Ordering::Less);
-        assert_eq!(utf16_cmp("ab", "a"), Ordering::Greater);
     }
 
     #[test]
@@ -839,5 +1039,81 @@ mod tests {
                 .unwrap(),
             "{\"s\":\"\\u0000\\u001f\\b\\f\\n\\r\\t\\\"\\\\/\u{7f}\u{2028}\u{e9}\"}"
         );
+    }
+
+    #[test]
+    fn default_depth_accepts_exactly_the_limit_and_rejects_one_more() {
+        // Depth 63 made of alternating objects and arrays, then 64: the
+        // iterative parser must count both kinds (and nothing else).
+        let nest = |n: usize| {
+            let mut open = String::from("{\"a\":");
+            let mut close = String::from("}");
+            for level in 2..=n {
+                if level % 2 == 0 {
+                    open.push('[');
+                    close.insert(0, ']');
+                } else {
+                    open.push_str("{\"b\":");
+                    close.insert(0, '}');
+                }
+            }
+            format!("{open}1{close}")
+        };
+        let at_limit = nest(Limits::DEFAULT_MAX_DEPTH);
+        assert_eq!(canon(&at_limit).unwrap(), at_limit);
+        let err = canon(&nest(Limits::DEFAULT_MAX_DEPTH + 1)).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Malformed);
+        assert!(err.message().contains("63 levels"), "{err}");
+        // A special form at the limit does not count as a level.
+        let special = at_limit.replacen("1", r#"{"$integer":"AQAAAAAAAAA="}"#, 1);
+        assert_eq!(canon(&special).unwrap(), special);
+    }
+
+    #[test]
+    fn hostile_nesting_far_past_the_cap_fails_without_recursion() {
+        // 4 MiB of `{"a":` with every limit lifted: a recursive parser would
+        // need millions of frames; this one stops at the cap.
+        let limits = Limits {
+            max_bytes: usize::MAX,
+            max_depth: usize::MAX,
+        };
+        let deep = "{\"a\":".repeat((4 << 20) / 5);
+        let err = canonicalize(&deep, &limits).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Malformed);
+        assert!(err.message().contains("128 levels"), "{err}");
+    }
+
+    #[test]
+    fn unsorted_objects_are_rearranged_at_every_level() {
+        assert_eq!(
+            canon(r#"{"z":{"y":[{"b":2,"a":1}],"x":"s"},"a":[{"d":null,"c":true}],"m":{}}"#)
+                .unwrap(),
+            r#"{"a":[{"c":true,"d":null}],"m":{},"z":{"x":"s","y":[{"a":1,"b":2}]}}"#
+        );
+        assert_eq!(code(r#"{"a":{"k":1,"j":2,"k":3}}"#), ErrorCode::Malformed);
+        // Escaped names compare by their decoded text, and are written canonically.
+        assert_eq!(
+            canon(r#"{"\u0062":1,"a\"":2,"a":3}"#).unwrap(),
+            r#"{"a":3,"a\"":2,"b":1}"#
+        );
+    }
+
+    #[test]
+    fn a_member_is_set_aside_wherever_it_sorts() {
+        let take = |json: &str| canonicalize_args(json, &Limits::default(), Some("_e")).unwrap();
+        for (json, text, value, insert_at) in [
+            (r#"{"_e":{"v":1}}"#, "{}", Some(r#"{"v":1}"#), 1),
+            (r#"{"z":1,"_e":2,"A":3}"#, r#"{"A":3,"z":1}"#, Some("2"), 7),
+            (r#"{"_e":2,"z":1}"#, r#"{"z":1}"#, Some("2"), 1),
+            (r#"{"A":3,"_e":[2]}"#, r#"{"A":3}"#, Some("[2]"), 6),
+            (r#"{"A":3}"#, r#"{"A":3}"#, None, 6),
+            (r#"{"z":3}"#, r#"{"z":3}"#, None, 1),
+            ("{}", "{}", None, 1),
+        ] {
+            let got = take(json);
+            assert_eq!(got.text, text, "{json}");
+            assert_eq!(got.field_value.as_deref(), value, "{json}");
+            assert_eq!(got.insert_at, insert_at, "{json}");
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! The signed message: what exactly the MAC covers, and the rules for each field.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
+
+use hmac::Mac;
 
 use crate::error::{Error, Result};
 
@@ -39,24 +41,57 @@ pub fn signing_message(
     nonce: &str,
     canonical_args: &str,
 ) -> String {
-    let ts = ts_ms.to_string();
+    let mut out = message_head(kid, audience, function, ts_ms, nonce, canonical_args.len());
+    out.reserve_exact(canonical_args.len() + 1);
+    out.push_str(canonical_args);
+    out.push('\n');
+    out
+}
+
+/// Feeds the signing message (SPEC.md §3) to `mac` piece by piece, exactly as
+/// [`signing_message`] lays it out, without copying the canonical args into a
+/// message buffer first: for large args that copy costs as much as hashing.
+pub(crate) fn mac_message<M: Mac>(
+    mac: &mut M,
+    kid: &str,
+    audience: &str,
+    function: &str,
+    ts_ms: u64,
+    nonce: &str,
+    canonical_args: &str,
+) {
+    let head = message_head(kid, audience, function, ts_ms, nonce, canonical_args.len());
+    mac.update(head.as_bytes());
+    mac.update(canonical_args.as_bytes());
+    mac.update(b"\n");
+}
+
+/// The message up to the canonical args' bytes: the prefix line, the first
+/// five fields, and the length prefix of the args.
+fn message_head(
+    kid: &str,
+    audience: &str,
+    function: &str,
+    ts_ms: u64,
+    nonce: &str,
+    args_len: usize,
+) -> String {
     let mut out = String::with_capacity(
         MESSAGE_PREFIX.len()
             + 6 * 8
             + kid.len()
             + audience.len()
             + function.len()
-            + ts.len()
-            + nonce.len()
-            + canonical_args.len(),
+            + 20
+            + nonce.len(),
     );
     out.push_str(MESSAGE_PREFIX);
-    for field in [kid, audience, function, &ts, nonce, canonical_args] {
-        out.push_str(&field.len().to_string());
-        out.push(':');
-        out.push_str(field);
-        out.push('\n');
+    let ts = ts_ms.to_string();
+    // Writing to a String cannot fail; `writeln!` ends lines with LF on every platform.
+    for field in [kid, audience, function, &ts, nonce] {
+        let _ = writeln!(out, "{}:{field}", field.len());
     }
+    let _ = write!(out, "{args_len}:");
     out
 }
 
