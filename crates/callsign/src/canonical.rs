@@ -414,8 +414,18 @@ impl<'a> Canonicalizer<'a, '_> {
         self.skip_ws();
         self.expect(b':', "expected ':' after object key")?;
         let start = self.out.len();
-        write_string(&key, &mut self.out);
-        self.out.push(':');
+        match &key {
+            // Taken from the input without escapes, so nothing to escape.
+            Cow::Borrowed(raw) => {
+                self.out.push('"');
+                self.out.push_str(raw);
+                self.out.push_str("\":");
+            }
+            Cow::Owned(decoded) => {
+                write_string(decoded, &mut self.out);
+                self.out.push(':');
+            }
+        }
         self.members.push(Member {
             key,
             start,
@@ -569,14 +579,25 @@ impl<'a> Canonicalizer<'a, '_> {
 
     /// Advances over string bytes that need no attention (not `"`, `\` or a
     /// control character); returns where the run started.
+    ///
+    /// Most string bytes need none, so they are checked eight at a time
+    /// first; the byte loop then finds the exact stop.
     fn plain_run(&mut self) -> usize {
         let start = self.pos;
-        while let Some(&b) = self.src.get(self.pos) {
+        let mut pos = self.pos;
+        while let Some(chunk) = self.src.get(pos..).and_then(<[u8]>::first_chunk::<8>) {
+            if needs_attention(u64::from_le_bytes(*chunk)) {
+                break;
+            }
+            pos += 8;
+        }
+        while let Some(&b) = self.src.get(pos) {
             if b == b'"' || b == b'\\' || b < 0x20 {
                 break;
             }
-            self.pos += 1;
+            pos += 1;
         }
+        self.pos = pos;
         start
     }
 
@@ -764,6 +785,21 @@ impl<'a> Canonicalizer<'a, '_> {
         }
         Ok(())
     }
+}
+
+/// True if any of the eight bytes in `word` is `"`, `\` or below 0x20.
+///
+/// The classic bit trick: `x - 0x01…01` borrows into a byte's top bit, where
+/// `!x` still has it set, exactly when some byte of `x` is below the
+/// subtrahend's byte; carries can add false hits only above a true one, so
+/// "any" is exact.
+fn needs_attention(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const TOPS: u64 = 0x8080_8080_8080_8080;
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & TOPS;
+    let quote = word ^ (ONES * u64::from(b'"'));
+    let backslash = word ^ (ONES * u64::from(b'\\'));
+    (below(quote, 1) | below(backslash, 1) | below(word, 0x20)) != 0
 }
 
 fn unterminated(start: usize) -> Error {
@@ -1114,6 +1150,27 @@ mod tests {
             assert_eq!(got.text, text, "{json}");
             assert_eq!(got.field_value.as_deref(), value, "{json}");
             assert_eq!(got.insert_at, insert_at, "{json}");
+        }
+    }
+
+    #[test]
+    fn word_check_agrees_with_the_byte_check() {
+        let byte_check = |w: u64| {
+            w.to_le_bytes()
+                .iter()
+                .any(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        };
+        // Every byte value in every lane, next to fillers that sit on either
+        // side of the boundaries (0x1f/0x20, 0x21/0x22/0x23, 0x5b/0x5c/0x5d, high bytes).
+        for filler in [0x20u8, 0x21, 0x23, 0x5b, 0x5d, 0x7f, 0x80, 0xff, b'a'] {
+            for lane in 0..8 {
+                for b in 0..=255u8 {
+                    let mut bytes = [filler; 8];
+                    bytes[lane] = b;
+                    let w = u64::from_le_bytes(bytes);
+                    assert_eq!(needs_attention(w), byte_check(w), "{bytes:?}");
+                }
+            }
         }
     }
 }
