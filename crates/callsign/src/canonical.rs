@@ -38,6 +38,7 @@
 //! overflow the call stack; its height is bounded by [`Limits::MAX_DEPTH_CAP`].
 
 use std::borrow::Cow;
+use std::cmp::Ordering;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
@@ -213,8 +214,31 @@ enum Frame {
 /// `"name":value` text lies in the output.
 struct Member<'a> {
     key: Cow<'a, str>,
+    /// The key's first eight bytes (see [`key_prefix`]).
+    prefix: u64,
     start: usize,
     end: usize,
+}
+
+impl Member<'_> {
+    /// Byte order of the keys (for ASCII field names, the UTF-16 order JCS
+    /// asks for). Most pairs differ in their first eight bytes, so one integer
+    /// comparison settles them.
+    fn cmp_key(&self, other: &Member<'_>) -> Ordering {
+        self.prefix
+            .cmp(&other.prefix)
+            .then_with(|| self.key.cmp(&other.key))
+    }
+}
+
+/// The first eight bytes of a field name, big-endian and zero-padded, so that
+/// comparing prefixes agrees with byte order. Field names never contain a zero
+/// byte, so the padding sorts a name before its extensions, as byte order does.
+fn key_prefix(key: &str) -> u64 {
+    let mut bytes = [0u8; 8];
+    let n = key.len().min(8);
+    bytes[..n].copy_from_slice(&key.as_bytes()[..n]);
+    u64::from_be_bytes(bytes)
 }
 
 struct Canonicalizer<'a, 'f> {
@@ -427,6 +451,7 @@ impl<'a> Canonicalizer<'a, '_> {
             }
         }
         self.members.push(Member {
+            prefix: key_prefix(&key),
             key,
             start,
             end: start,
@@ -439,10 +464,12 @@ impl<'a> Canonicalizer<'a, '_> {
     /// requested member aside.
     fn close_object(&mut self, out_start: usize, base: usize, at: usize) -> Result<()> {
         let members = &mut self.members[base..];
-        // Field names are ASCII (checked in `member`), so byte order is the
-        // UTF-16 order JCS asks for. Strictly increasing also means no duplicates.
-        if !members.windows(2).all(|w| w[0].key < w[1].key) {
-            members.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        // Strictly increasing also means no duplicates.
+        if !members
+            .windows(2)
+            .all(|w| w[0].cmp_key(&w[1]) == Ordering::Less)
+        {
+            members.sort_unstable_by(Member::cmp_key);
             if let Some(w) = members.windows(2).find(|w| w[0].key == w[1].key) {
                 return Err(Error::malformed(format!(
                     "duplicate key {:?} in object at byte {at}",
@@ -527,10 +554,7 @@ impl<'a> Canonicalizer<'a, '_> {
             Some(b'1'..=b'9') => self.skip_digits(),
             _ => return Err(self.error("invalid number: expected a digit")),
         }
-        let int_end = self.pos;
-        let mut plain_integer = true;
         if self.peek() == Some(b'.') {
-            plain_integer = false;
             self.pos += 1;
             if !matches!(self.peek(), Some(b'0'..=b'9')) {
                 return Err(self.error("invalid number: expected a digit after '.'"));
@@ -538,7 +562,6 @@ impl<'a> Canonicalizer<'a, '_> {
             self.skip_digits();
         }
         if let Some(b'e' | b'E') = self.peek() {
-            plain_integer = false;
             self.pos += 1;
             if let Some(b'+' | b'-') = self.peek() {
                 self.pos += 1;
@@ -549,11 +572,7 @@ impl<'a> Canonicalizer<'a, '_> {
             self.skip_digits();
         }
         let text = &self.text[start..self.pos];
-        // An integer of at most 15 digits is an exact double, and ECMAScript
-        // prints it as its digits: the input text is already canonical. (The
-        // grammar above excludes leading zeros; `-0` is the exception, a $float.)
-        let digits = int_end - start - usize::from(text.starts_with('-'));
-        if plain_integer && digits <= 15 && text != "-0" {
+        if is_canonical_number(text) {
             self.out.push_str(text);
             return Ok(());
         }
@@ -766,10 +785,14 @@ impl<'a> Canonicalizer<'a, '_> {
                 ))
             })
         };
+        // The decoder accepts only canonical padded base64 (padding as
+        // needed, unused bits zero), so an accepted text is exactly the
+        // encoding of its bytes: `$integer` and `$bytes` are written back as
+        // they came instead of being encoded again.
         match special {
             Special::Integer => {
-                let le = eight(&self.bytes)?;
-                write_special("$integer", &le, &mut self.out);
+                eight(&self.bytes)?;
+                write_special_text("$integer", &text, &mut self.out);
             }
             Special::Float => {
                 let f = f64::from_le_bytes(eight(&self.bytes)?);
@@ -781,7 +804,7 @@ impl<'a> Canonicalizer<'a, '_> {
                 }
                 write_number(f, &mut self.out);
             }
-            Special::Bytes => write_special("$bytes", &self.bytes, &mut self.out),
+            Special::Bytes => write_special_text("$bytes", &text, &mut self.out),
         }
         Ok(())
     }
@@ -840,6 +863,36 @@ fn validate_field_name(key: &str, start: usize) -> Result<()> {
     Ok(())
 }
 
+/// True when a number's text (valid JSON, as the parser checked) is already
+/// how ECMAScript prints the double it denotes, so it can be copied instead of
+/// being parsed and printed.
+///
+/// That is plain `[-]digits[.digits]` text with at most 15 significant digits,
+/// no trailing zero after the point, at least 1e-6 in magnitude, and not `-0`:
+/// two different decimals of at most 15 significant digits are always
+/// different doubles (15 is f64's `DIGITS`), so the shortest digits that
+/// round-trip are the text's own, and ECMAScript writes numbers from 1e-6 to
+/// 1e21 in this fixed notation.
+fn is_canonical_number(text: &str) -> bool {
+    if text.bytes().any(|b| b == b'e' || b == b'E') {
+        return false;
+    }
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    if frac.is_empty() {
+        return int.len() <= 15 && text != "-0";
+    }
+    if frac.ends_with('0') {
+        return false;
+    }
+    if int == "0" {
+        let zeros = frac.len() - frac.trim_start_matches('0').len();
+        zeros <= 5 && frac.len() - zeros <= 15
+    } else {
+        int.len() + frac.len() <= 15
+    }
+}
+
 /// True for the doubles that Convex JSON cannot write as plain numbers.
 fn is_special_float(f: f64) -> bool {
     !f.is_finite() || (f == 0.0 && f.is_sign_negative())
@@ -861,6 +914,15 @@ fn write_special(key: &str, bytes: &[u8], out: &mut String) {
     out.push_str(key);
     out.push_str("\":\"");
     BASE64.encode_string(bytes, out);
+    out.push_str("\"}");
+}
+
+/// Writes a special form whose base64 text is already canonical.
+fn write_special_text(key: &str, base64: &str, out: &mut String) {
+    out.push_str("{\"");
+    out.push_str(key);
+    out.push_str("\":\"");
+    out.push_str(base64);
     out.push_str("\"}");
 }
 
@@ -1127,6 +1189,16 @@ mod tests {
             r#"{"a":[{"c":true,"d":null}],"m":{},"z":{"x":"s","y":[{"a":1,"b":2}]}}"#
         );
         assert_eq!(code(r#"{"a":{"k":1,"j":2,"k":3}}"#), ErrorCode::Malformed);
+        // Names that share their first eight bytes still sort by the rest.
+        assert_eq!(
+            canon(r#"{"abcdefghij":1,"abcdefgha":2,"abcdefgh":3,"abcdefghi":4,"abcdefg":5}"#)
+                .unwrap(),
+            r#"{"abcdefg":5,"abcdefgh":3,"abcdefgha":2,"abcdefghi":4,"abcdefghij":1}"#
+        );
+        assert_eq!(
+            code(r#"{"abcdefghij":1,"abcdefghik":2,"abcdefghij":3}"#),
+            ErrorCode::Malformed
+        );
         // Escaped names compare by their decoded text, and are written canonically.
         assert_eq!(
             canon(r#"{"\u0062":1,"a\"":2,"a":3}"#).unwrap(),
@@ -1172,5 +1244,86 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn accepted_base64_is_the_canonical_encoding_of_its_bytes() {
+        // The special forms are written back as they came, which is right only
+        // if decoding accepts nothing but canonical text. Non-canonical text
+        // can only differ in the last quantum (padding, unused bits), and only
+        // in its last three characters, so try all of those after a fixed prefix.
+        const ALPHABET: &[u8] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=";
+        let mut accepted = 0;
+        for a in [b'A', b'z', b'/', b'='] {
+            for &b in ALPHABET {
+                for &c in ALPHABET {
+                    for &d in ALPHABET {
+                        let text = [b'Q', b'U', b'J', b'D', a, b, c, d];
+                        if let Ok(bytes) = BASE64.decode(text) {
+                            accepted += 1;
+                            assert_eq!(BASE64.encode(&bytes).as_bytes(), text);
+                        }
+                    }
+                }
+            }
+        }
+        assert!(accepted > 100_000, "{accepted}");
+    }
+
+    #[test]
+    fn numbers_copied_as_written_are_exactly_what_ecmascript_prints() {
+        let printed = |text: &str| {
+            let mut out = String::new();
+            write_number(text.parse().unwrap(), &mut out);
+            out
+        };
+        for (text, copied) in [
+            ("0", true),
+            ("-0", false),
+            ("123456789012345", true),
+            ("1234567890123456", false),
+            ("0.5", true),
+            ("-0.5", true),
+            ("0.000001", true),
+            ("0.0000001", false),
+            ("1.10", false),
+            ("12345678901234.5", true),
+            ("123456789012345.6", false),
+            ("0.100000000000001", true),
+            ("1e2", false),
+        ] {
+            assert_eq!(is_canonical_number(text), copied, "{text}");
+            if copied {
+                assert_eq!(printed(text), text);
+            }
+        }
+        // Many more, from a fixed-seed generator: whatever the check lets
+        // through must print as itself.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut copied = 0;
+        for _ in 0..100_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let digits = format!("{:017}", state % 100_000_000_000_000_000);
+            let len = 1 + (state >> 57) as usize % 17;
+            let point = (state >> 52) as usize % (len + 1);
+            let digits = &digits[17 - len..];
+            let (int, frac) = digits.split_at(point);
+            let int = int.trim_start_matches('0');
+            let int = if int.is_empty() { "0" } else { int };
+            let sign = if state & 1 == 1 { "-" } else { "" };
+            let text = if frac.is_empty() {
+                format!("{sign}{int}")
+            } else {
+                format!("{sign}{int}.{frac}")
+            };
+            if is_canonical_number(&text) {
+                copied += 1;
+                assert_eq!(printed(&text), text);
+            }
+        }
+        assert!(copied > 10_000, "{copied}");
     }
 }
