@@ -196,10 +196,15 @@ fn string_token(text: &str) -> Option<(&str, &str)> {
     None
 }
 
-/// Reads a canonical number as a whole number from 0 to `max`. `-0` and
-/// non-finite values are `$float` objects in canonical text, so they never
-/// get here.
+/// Reads a canonical number as a whole number from 0 to `max`.
+///
+/// Canonical text writes every integral double below 1e21 as plain digits,
+/// and anything else (fractions, negatives, exponents; `-0`, NaN and the
+/// infinities are `$float` objects) with other characters, so plain digits
+/// are exactly the whole numbers this can accept.
 fn integer(text: &str, max: u64) -> Option<u64> {
-    let f: f64 = text.parse().ok()?;
-    (f.fract() == 0.0 && f >= 0.0 && f.is_sign_positive() && f <= max as f64).then_some(f as u64)
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse::<u64>().ok().filter(|&n| n <= max)
 }

@@ -1,6 +1,6 @@
 //! The signed message: what exactly the MAC covers, and the rules for each field.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 use hmac::Mac;
 
@@ -86,13 +86,51 @@ fn message_head(
             + nonce.len(),
     );
     out.push_str(MESSAGE_PREFIX);
-    let ts = ts_ms.to_string();
-    // Writing to a String cannot fail; `writeln!` ends lines with LF on every platform.
-    for field in [kid, audience, function, &ts, nonce] {
-        let _ = writeln!(out, "{}:{field}", field.len());
-    }
-    let _ = write!(out, "{args_len}:");
+    // Written by hand rather than with `write!`: for small calls the
+    // formatting machinery costs more than the hashing.
+    let field = |text: &str, out: &mut String| {
+        push_decimal(text.len() as u64, out);
+        out.push(':');
+        out.push_str(text);
+        out.push('\n');
+    };
+    field(kid, &mut out);
+    field(audience, &mut out);
+    field(function, &mut out);
+    push_decimal(decimal_len(ts_ms), &mut out);
+    out.push(':');
+    push_decimal(ts_ms, &mut out);
+    out.push('\n');
+    field(nonce, &mut out);
+    push_decimal(args_len as u64, &mut out);
+    out.push(':');
     out
+}
+
+/// Number of decimal digits of `n` (at least one).
+fn decimal_len(mut n: u64) -> u64 {
+    let mut len = 1;
+    while n >= 10 {
+        n /= 10;
+        len += 1;
+    }
+    len
+}
+
+/// Appends `n` in decimal, without leading zeros.
+fn push_decimal(n: u64, out: &mut String) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = n;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend(digits[start..].iter().map(|&d| char::from(d)));
 }
 
 /// Checks an audience: 1 to 512 printable ASCII characters, no space or comma.
