@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::canonical::{write_string, Value};
+use crate::canonical::write_string;
 use crate::error::{Error, Result};
 use crate::key::validate_kid;
 use crate::message::{validate_nonce, MAX_TIMESTAMP_MS};
@@ -51,32 +51,75 @@ impl Envelope {
         out.push('}');
     }
 
-    /// Reads an envelope from its parsed value, strictly: exactly the five
-    /// fields, each of its type and form.
-    pub(crate) fn from_value(field: &str, value: Value) -> Result<Envelope> {
-        let Value::Object(members) = value else {
-            return Err(Error::malformed(format!(
+    /// Reads an envelope from the canonical text of its value (as set aside
+    /// by the canonicalizer), strictly: exactly the five fields, each of its
+    /// type and form.
+    ///
+    /// The text is canonical, so the reader can be simple: members are sorted
+    /// and every string is written one way. A value that is neither a string
+    /// nor a number is an error for every field, so nested values never need
+    /// to be skipped.
+    pub(crate) fn from_canonical(field: &str, text: &str) -> Result<Envelope> {
+        let not_object = || {
+            Error::malformed(format!(
                 "the {field:?} envelope must be an object with kid, nonce, sig, ts and v"
-            )));
+            ))
         };
+        let mut rest = text.strip_prefix('{').ok_or_else(not_object)?;
+        // `{"$integer":…}` and friends are values, not objects.
+        if rest.starts_with("\"$") {
+            return Err(not_object());
+        }
         let mut kid = None;
         let mut nonce = None;
         let mut sig = None;
         let mut ts = None;
         let mut version = None;
-        for (name, value) in members {
-            match name.as_str() {
-                "kid" => kid = Some(string_field(field, "kid", value)?),
-                "nonce" => nonce = Some(string_field(field, "nonce", value)?),
-                "sig" => sig = Some(string_field(field, "sig", value)?),
-                "ts" => ts = Some(integer_field(field, "ts", value, MAX_TIMESTAMP_MS)?),
-                "v" => version = Some(integer_field(field, "v", value, u64::from(u32::MAX))?),
+        while let Some((name, after)) = string_token(rest) {
+            let value = after.strip_prefix(':').ok_or_else(not_object)?;
+            let after = match name {
+                "kid" | "nonce" | "sig" => {
+                    let (text, after) = string_token(value).ok_or_else(|| {
+                        Error::malformed(format!(
+                            "the {field:?} envelope field {name:?} must be a string"
+                        ))
+                    })?;
+                    match name {
+                        "kid" => kid = Some(text),
+                        "nonce" => nonce = Some(text),
+                        _ => sig = Some(text),
+                    }
+                    after
+                }
+                "ts" | "v" => {
+                    let max = if name == "ts" {
+                        MAX_TIMESTAMP_MS
+                    } else {
+                        u64::from(u32::MAX)
+                    };
+                    let end = value.find([',', '}']).unwrap_or(value.len());
+                    let n = integer(&value[..end], max).ok_or_else(|| {
+                        Error::malformed(format!(
+                            "the {field:?} envelope field {name:?} must be an integer from 0 to {max}"
+                        ))
+                    })?;
+                    if name == "ts" {
+                        ts = Some(n);
+                    } else {
+                        version = Some(n);
+                    }
+                    &value[end..]
+                }
                 other => {
                     return Err(Error::malformed(format!(
                         "the {field:?} envelope has an unknown field {other:?}"
                     )))
                 }
-            }
+            };
+            rest = after.strip_prefix(',').unwrap_or(after);
+        }
+        if rest != "}" {
+            return Err(not_object());
         }
         let missing =
             |name: &str| Error::malformed(format!("the {field:?} envelope lacks {name:?}"));
@@ -87,10 +130,10 @@ impl Envelope {
             )));
         }
         let envelope = Envelope {
-            kid: kid.ok_or_else(|| missing("kid"))?,
+            kid: kid.ok_or_else(|| missing("kid"))?.to_owned(),
             ts: ts.ok_or_else(|| missing("ts"))?,
-            nonce: nonce.ok_or_else(|| missing("nonce"))?,
-            sig: sig.ok_or_else(|| missing("sig"))?,
+            nonce: nonce.ok_or_else(|| missing("nonce"))?.to_owned(),
+            sig: sig.ok_or_else(|| missing("sig"))?.to_owned(),
         };
         validate_kid(&envelope.kid)
             .map_err(|e| Error::malformed(format!("envelope kid: {}", e.message())))?;
@@ -134,25 +177,34 @@ pub(crate) fn validate_envelope_field(name: &str) -> Result<()> {
     Ok(())
 }
 
-fn string_field(field: &str, name: &str, value: Value) -> Result<String> {
-    match value {
-        Value::String(s) => Ok(s),
-        _ => Err(Error::malformed(format!(
-            "the {field:?} envelope field {name:?} must be a string"
-        ))),
+/// Splits a canonical string token off the front of `text`: returns its
+/// content as written (escapes left in place) and the rest after the closing
+/// quote. Escaped content never passes the envelope's checks (kid, nonce and
+/// sig are plain ASCII that canonical form never escapes), so it need not be
+/// decoded.
+fn string_token(text: &str) -> Option<(&str, &str)> {
+    let body = text.strip_prefix('"')?;
+    let bytes = body.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => return Some((&body[..i], &body[i + 1..])),
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
     }
+    None
 }
 
-fn integer_field(field: &str, name: &str, value: Value, max: u64) -> Result<u64> {
-    match value {
-        // `-0.0` is excluded: Convex would deliver it as a `$float`.
-        Value::Number(f)
-            if f.fract() == 0.0 && f >= 0.0 && !f.is_sign_negative() && f <= max as f64 =>
-        {
-            Ok(f as u64)
-        }
-        _ => Err(Error::malformed(format!(
-            "the {field:?} envelope field {name:?} must be an integer from 0 to {max}"
-        ))),
+/// Reads a canonical number as a whole number from 0 to `max`.
+///
+/// Canonical text writes every integral double below 1e21 as plain digits,
+/// and anything else (fractions, negatives, exponents; `-0`, NaN and the
+/// infinities are `$float` objects) with other characters, so plain digits
+/// are exactly the whole numbers this can accept.
+fn integer(text: &str, max: u64) -> Option<u64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
     }
+    text.parse::<u64>().ok().filter(|&n| n <= max)
 }

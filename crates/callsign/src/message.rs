@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use hmac::Mac;
+
 use crate::error::{Error, Result};
 
 /// First line of every v1 message; separates callsign MACs from any other
@@ -39,25 +41,96 @@ pub fn signing_message(
     nonce: &str,
     canonical_args: &str,
 ) -> String {
-    let ts = ts_ms.to_string();
+    let mut out = message_head(kid, audience, function, ts_ms, nonce, canonical_args.len());
+    out.reserve_exact(canonical_args.len() + 1);
+    out.push_str(canonical_args);
+    out.push('\n');
+    out
+}
+
+/// Feeds the signing message (SPEC.md §3) to `mac` piece by piece, exactly as
+/// [`signing_message`] lays it out, without copying the canonical args into a
+/// message buffer first: for large args that copy costs as much as hashing.
+pub(crate) fn mac_message<M: Mac>(
+    mac: &mut M,
+    kid: &str,
+    audience: &str,
+    function: &str,
+    ts_ms: u64,
+    nonce: &str,
+    canonical_args: &str,
+) {
+    let head = message_head(kid, audience, function, ts_ms, nonce, canonical_args.len());
+    mac.update(head.as_bytes());
+    mac.update(canonical_args.as_bytes());
+    mac.update(b"\n");
+}
+
+/// The message up to the canonical args' bytes: the prefix line, the first
+/// five fields, and the length prefix of the args.
+fn message_head(
+    kid: &str,
+    audience: &str,
+    function: &str,
+    ts_ms: u64,
+    nonce: &str,
+    args_len: usize,
+) -> String {
     let mut out = String::with_capacity(
         MESSAGE_PREFIX.len()
             + 6 * 8
             + kid.len()
             + audience.len()
             + function.len()
-            + ts.len()
-            + nonce.len()
-            + canonical_args.len(),
+            + 20
+            + nonce.len(),
     );
     out.push_str(MESSAGE_PREFIX);
-    for field in [kid, audience, function, &ts, nonce, canonical_args] {
-        out.push_str(&field.len().to_string());
+    // Written by hand rather than with `write!`: for small calls the
+    // formatting machinery costs more than the hashing.
+    let field = |text: &str, out: &mut String| {
+        push_decimal(text.len() as u64, out);
         out.push(':');
-        out.push_str(field);
+        out.push_str(text);
         out.push('\n');
-    }
+    };
+    field(kid, &mut out);
+    field(audience, &mut out);
+    field(function, &mut out);
+    push_decimal(decimal_len(ts_ms), &mut out);
+    out.push(':');
+    push_decimal(ts_ms, &mut out);
+    out.push('\n');
+    field(nonce, &mut out);
+    push_decimal(args_len as u64, &mut out);
+    out.push(':');
     out
+}
+
+/// Number of decimal digits of `n` (at least one).
+fn decimal_len(mut n: u64) -> u64 {
+    let mut len = 1;
+    while n >= 10 {
+        n /= 10;
+        len += 1;
+    }
+    len
+}
+
+/// Appends `n` in decimal, without leading zeros.
+fn push_decimal(n: u64, out: &mut String) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = n;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend(digits[start..].iter().map(|&d| char::from(d)));
 }
 
 /// Checks an audience: 1 to 512 printable ASCII characters, no space or comma.

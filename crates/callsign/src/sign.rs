@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use hmac::Mac;
 
-use crate::canonical::{parse_args_object, utf16_cmp, write_object, Limits, Value};
+use crate::canonical::{canonicalize_args, write_string, Limits};
 use crate::envelope::{validate_envelope_field, Envelope, DEFAULT_ENVELOPE_FIELD};
 use crate::error::{Error, ErrorCode, Result};
 use crate::key::{Key, MacKey};
 use crate::message::{
-    canonical_function_name, signing_message, validate_audience, Nonce, MAX_TIMESTAMP_MS,
+    canonical_function_name, mac_message, validate_audience, Nonce, MAX_TIMESTAMP_MS,
 };
 
 /// A source of the current time in milliseconds since the Unix epoch.
@@ -214,17 +214,18 @@ impl Signer {
             )));
         }
         let function = canonical_function_name(function)?;
-        let mut members = parse_args_object(args, &self.limits)?;
-        if members.iter().any(|(k, _)| *k == self.envelope_field) {
+        let args = canonicalize_args(args, &self.limits, Some(&self.envelope_field))?;
+        if args.field_value.is_some() {
             return Err(Error::malformed(format!(
                 "args already contain the reserved envelope field {:?}",
                 self.envelope_field
             )));
         }
-        let mut canonical_args = String::with_capacity(args.len());
-        write_object(&members, &mut canonical_args);
+        let canonical_args = args.text;
 
-        let message = signing_message(
+        let mut mac = self.mac.keyed();
+        mac_message(
+            &mut mac,
             &self.kid,
             &self.audience,
             &function,
@@ -232,8 +233,6 @@ impl Signer {
             nonce.as_str(),
             &canonical_args,
         );
-        let mut mac = self.mac.keyed();
-        mac.update(message.as_bytes());
         let envelope = Envelope {
             kid: self.kid.clone(),
             ts: ts_ms,
@@ -241,18 +240,21 @@ impl Signer {
             sig: hex::encode(mac.finalize().into_bytes()),
         };
 
-        let at = members
-            .binary_search_by(|(k, _)| utf16_cmp(k, &self.envelope_field))
-            .expect_err("checked absent above");
-        members.insert(
-            at,
-            (
-                self.envelope_field.clone(),
-                Value::Verbatim(envelope.to_json()),
-            ),
-        );
+        // Splice `"<field>":<envelope>` into the canonical args where it sorts.
+        let at = args.insert_at;
+        let (head, tail) = canonical_args.split_at(at);
         let mut signed_args = String::with_capacity(canonical_args.len() + 200);
-        write_object(&members, &mut signed_args);
+        signed_args.push_str(head);
+        if tail == "}" && head != "{" {
+            signed_args.push(','); // after the last member
+        }
+        write_string(&self.envelope_field, &mut signed_args);
+        signed_args.push(':');
+        envelope.write_json(&mut signed_args);
+        if tail != "}" {
+            signed_args.push(','); // before the next member
+        }
+        signed_args.push_str(tail);
         if signed_args.len() > self.limits.max_bytes {
             return Err(Error::new(
                 ErrorCode::TooLarge,
@@ -302,4 +304,40 @@ fn default_nonces() -> Option<Arc<dyn NonceSource>> {
 #[cfg(target_arch = "wasm32")]
 fn default_nonces() -> Option<Arc<dyn NonceSource>> {
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{canonicalize, KeySet, Verifier};
+
+    const ROOT: &str = "csk1_prod_000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+    const AUD: &str = "https://happy-otter-123.convex.cloud";
+
+    #[test]
+    fn envelope_is_spliced_where_it_sorts_and_verifies() {
+        let key = Key::parse(ROOT).unwrap();
+        let signer = Signer::new(&key, AUD).unwrap();
+        let verifier = Verifier::new(&KeySet::from(key), AUD).unwrap();
+        let nonce = Nonce::parse("00112233445566778899aabbccddeeff").unwrap();
+        // `_callsign` sorts after upper-case names and before lower-case ones.
+        for args in [
+            "{}",
+            r#"{"A":1}"#,
+            r#"{"z":1}"#,
+            r#"{"z":1,"A":2}"#,
+            r#"{"_a":1,"_d":{"x":[]}}"#,
+        ] {
+            let call = signer.sign_at("m:f", args, 1_000, &nonce).unwrap();
+            let limits = Limits::default();
+            assert_eq!(call.canonical_args, canonicalize(args, &limits).unwrap());
+            assert_eq!(
+                canonicalize(&call.signed_args, &limits).unwrap(),
+                call.signed_args,
+                "{args}"
+            );
+            let verified = verifier.verify("m:f", &call.signed_args, 1_000).unwrap();
+            assert_eq!(verified.canonical_args, call.canonical_args);
+        }
+    }
 }

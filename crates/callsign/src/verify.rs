@@ -6,11 +6,11 @@ use std::fmt;
 use hmac::Mac;
 use serde::Serialize;
 
-use crate::canonical::{parse_args_object, write_object, Limits};
+use crate::canonical::{canonicalize_args, Limits};
 use crate::envelope::{validate_envelope_field, Envelope, DEFAULT_ENVELOPE_FIELD};
 use crate::error::{Error, ErrorCode, Result};
 use crate::key::{KeySet, MacKey};
-use crate::message::{canonical_function_name, describe_ms, signing_message, validate_audience};
+use crate::message::{canonical_function_name, describe_ms, mac_message, validate_audience};
 use crate::replay::NonceStore;
 
 /// How far a call's timestamp may lie from the verifier's clock.
@@ -153,18 +153,14 @@ impl Verifier {
     /// Checks, in order: size, form, key id, signature, time window. Does not
     /// check replays; see [`Verifier::verify_once`].
     pub fn verify(&self, function: &str, signed_args: &str, now_ms: u64) -> Result<Verified> {
-        let mut members = parse_args_object(signed_args, &self.limits)?;
-        let at = members
-            .iter()
-            .position(|(k, _)| *k == self.envelope_field)
-            .ok_or_else(|| {
-                Error::malformed(format!(
-                    "the args lack the {:?} envelope field: was the call signed?",
-                    self.envelope_field
-                ))
-            })?;
-        let (_, envelope_value) = members.remove(at);
-        let envelope = Envelope::from_value(&self.envelope_field, envelope_value)?;
+        let args = canonicalize_args(signed_args, &self.limits, Some(&self.envelope_field))?;
+        let envelope_text = args.field_value.ok_or_else(|| {
+            Error::malformed(format!(
+                "the args lack the {:?} envelope field: was the call signed?",
+                self.envelope_field
+            ))
+        })?;
+        let envelope = Envelope::from_canonical(&self.envelope_field, &envelope_text)?;
         let function = canonical_function_name(function)?;
 
         let mac_key = self.macs.get(&envelope.kid).ok_or_else(|| {
@@ -180,9 +176,10 @@ impl Verifier {
             )
         })?;
 
-        let mut canonical_args = String::with_capacity(signed_args.len());
-        write_object(&members, &mut canonical_args);
-        let message = signing_message(
+        let canonical_args = args.text;
+        let mut mac = mac_key.keyed();
+        mac_message(
+            &mut mac,
             &envelope.kid,
             &self.audience,
             &function,
@@ -190,8 +187,6 @@ impl Verifier {
             &envelope.nonce,
             &canonical_args,
         );
-        let mut mac = mac_key.keyed();
-        mac.update(message.as_bytes());
         // `verify_slice` compares in constant time.
         mac.verify_slice(&envelope.sig_bytes()?).map_err(|_| {
             Error::new(
