@@ -797,8 +797,11 @@ impl<'a> Canonicalizer<'a, '_> {
             Special::Float => {
                 let f = f64::from_le_bytes(eight(&self.bytes)?);
                 if !is_special_float(f) {
+                    // Printed with ryu_js, as JS would: core's float formatting
+                    // would add about 17 KB to the wasm module for this message.
+                    let shown = ryu_js::Buffer::new().format(f).to_owned();
                     return Err(Error::malformed(format!(
-                        "$float (object at byte {at}) encodes {f}, which Convex requires as a plain number; \
+                        "$float (object at byte {at}) encodes {shown}, which Convex requires as a plain number; \
                          $float is only for NaN, Infinity, -Infinity and -0"
                     )));
                 }
