@@ -12,8 +12,8 @@
 use std::sync::OnceLock;
 
 use callsign::{
-    canonical_function_name, canonicalize as canon, Error, ErrorCode, Key, KeySet, Limits, Nonce,
-    Signer, Verified, Verifier,
+    canonical_function_name, canonicalize as canon, Error, ErrorCode, Key, KeySet, Limits,
+    MemoryNonceStore, Nonce, Signer, Verified, Verifier,
 };
 
 /// The audience of the vectors (`verify.json` defaults).
@@ -129,8 +129,11 @@ pub fn canonicalize(data: &[u8]) {
 /// delete), the rest is args that `k1` signs; the mutated signed args are
 /// verified. Both check [`check_verify`]; the mutation mode also checks that
 /// the unmutated call verifies with exactly the signed claims, that signer
-/// errors agree with `canonicalize`, and that no mutation is accepted with
-/// claims other than the original ones.
+/// errors agree with `canonicalize`, that no mutation is accepted with
+/// claims other than the original ones, and that, submitted through the
+/// replay store after the original, an accepted mutation (another spelling
+/// of the same call) is `replayed` and a rejected one fails as without the
+/// store, leaving it unchanged.
 pub fn verify(data: &[u8]) {
     let Some((&mode, rest)) = data.split_first() else {
         return;
@@ -167,8 +170,10 @@ pub fn verify(data: &[u8]) {
             return;
         }
     };
+    // The original goes through a replay store first; the mutation follows.
+    let store = MemoryNonceStore::new();
     let original = verifier()
-        .verify(FUNCTION, &call.signed_args, T)
+        .verify_once(&store, FUNCTION, &call.signed_args, T)
         .expect("a fresh signature verifies");
     assert_eq!(original.canonical_args, call.canonical_args);
     assert_eq!(original.nonce, NONCE);
@@ -192,12 +197,21 @@ pub fn verify(data: &[u8]) {
     let Ok(mutated) = String::from_utf8(bytes) else {
         return;
     };
-    if let Ok(claims) = check_verify(&mutated, FUNCTION, T) {
-        assert_eq!(
-            claims, original,
-            "a mutated call was accepted as a different call: {mutated:?}"
-        );
+    let got = check_verify(&mutated, FUNCTION, T);
+    let once = verifier().verify_once(&store, FUNCTION, &mutated, T);
+    match got {
+        Ok(claims) => {
+            assert_eq!(
+                claims, original,
+                "a mutated call was accepted as a different call: {mutated:?}"
+            );
+            // Another spelling of an accepted call is a replay of it.
+            assert_eq!(code_of(&once), Some(ErrorCode::Replayed), "{mutated:?}");
+        }
+        // A rejected call fails the same way with a store, and leaves it alone.
+        Err(e) => assert_eq!(code_of(&once), Some(e.code()), "{mutated:?}"),
     }
+    assert_eq!(store.len(), 1, "only the original is remembered");
 }
 
 /// Target `envelope`: the value of the `_callsign` field is arbitrary text.
