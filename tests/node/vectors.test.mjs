@@ -184,7 +184,7 @@ test("canonical.json: input_hex cases are not UTF-8", () => {
 
 test("keys.json: key strings, derivation and key sets", () => {
   const { valid, invalid, derive, keysets } = load("keys.json");
-  assert.ok(valid.length >= 15 && invalid.length >= 36 && keysets.length >= 18);
+  assert.ok(valid.length >= 15 && invalid.length >= 37 && keysets.length >= 18);
   for (const c of valid) {
     const key = parseKey(c.key);
     assert.ok(key, `${c.name}: should parse`);
@@ -309,7 +309,7 @@ function signingFaults(c, defaultLimits) {
 
 test("signing.json: every refused call has exactly one fault, with its code", () => {
   const { limits, cases, invalid } = load("signing.json");
-  assert.ok(invalid.length >= 20, `only ${invalid.length} invalid cases`);
+  assert.ok(invalid.length >= 22, `only ${invalid.length} invalid cases`);
   for (const c of cases) {
     assert.deepEqual(signingFaults(c, limits), [], `${c.name}: a valid case has no fault`);
   }
@@ -326,7 +326,7 @@ test("verify.json: every accepted call carries a correct MAC", () => {
     ...cases.filter((c) => c.verified),
     ...sequences.flatMap((s) => s.steps.filter((c) => c.verified).map((c) => ({ ...c, name: s.name }))),
   ];
-  assert.ok(accepted.length >= 31, `only ${accepted.length} accepted calls`);
+  assert.ok(accepted.length >= 35, `only ${accepted.length} accepted calls`);
   for (const c of accepted) {
     const setting = (f) => (f in c ? c[f] : defaults[f]);
     const v = c.verified;
@@ -378,4 +378,51 @@ test("verify.json: a verifier envelope field that is not a Convex identifier is 
     withValidEnvelope += 1;
   }
   assert.ok(withValidEnvelope >= 1, "no case carries a valid envelope under a non-identifier field");
+});
+
+test("verify.json: rejections for the key, the MAC or the window fail for exactly that reason", () => {
+  // unknown_key: the kid is not in the set. bad_signature: the kid is, and
+  // the recomputed MAC differs from the envelope's sig. expired and
+  // not_yet_valid: the MAC is right (SPEC §7 checks it first) and `now` lies
+  // past the stated edge of the window.
+  const { defaults, cases, sequences } = load("verify.json");
+  const reasons = new Set(["unknown_key", "bad_signature", "expired", "not_yet_valid"]);
+  const rejected = [
+    ...cases.filter((c) => reasons.has(c.error)),
+    ...sequences.flatMap((s) => s.steps.filter((c) => reasons.has(c.error)).map((c) => ({ ...c, name: s.name }))),
+  ];
+  const checked = { unknown_key: 0, bad_signature: 0, expired: 0, not_yet_valid: 0 };
+  for (const c of rejected) {
+    const setting = (f) => (c[f] ?? defaults[f]);
+    const keys = parseKeySet(setting("keys"));
+    assert.ok(keys, `${c.name}: the key set is valid`);
+    const field = setting("envelope_field");
+    const signed = JSON.parse(expand(c, "signed_args"));
+    const envelope = signed[field];
+    const key = keys.find((k) => k.kid === envelope.kid);
+    if (c.error === "unknown_key") {
+      assert.equal(key, undefined, `${c.name}: kid ${envelope.kid} is unknown`);
+      checked.unknown_key += 1;
+      continue;
+    }
+    assert.ok(key, `${c.name}: kid ${envelope.kid} is in the key set`);
+    const { [field]: _, ...rest } = signed;
+    if (hasSpecial(rest)) continue;
+    const fn = canonicalFunction(setting("function"));
+    const message = frame([envelope.kid, setting("audience"), fn, String(envelope.ts), envelope.nonce, canon(rest)]);
+    const sig = hmac(macKey(key, setting("audience")), message).toString("hex");
+    const window = mergeFields(defaults.window, c.window);
+    if (c.error === "bad_signature") {
+      assert.notEqual(envelope.sig, sig, `${c.name}: the MAC must not match`);
+    } else {
+      assert.equal(envelope.sig, sig, `${c.name}: the MAC matches; only the window fails`);
+      if (c.error === "expired") assert.ok(c.now > envelope.ts + window.max_age_ms, c.name);
+      else assert.ok(c.now < envelope.ts - window.max_future_ms, c.name);
+    }
+    checked[c.error] += 1;
+  }
+  assert.ok(checked.unknown_key >= 2, JSON.stringify(checked));
+  assert.ok(checked.bad_signature >= 15, JSON.stringify(checked));
+  assert.ok(checked.expired >= 5, JSON.stringify(checked));
+  assert.ok(checked.not_yet_valid >= 3, JSON.stringify(checked));
 });

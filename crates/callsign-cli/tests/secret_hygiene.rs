@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{callsign, cs, run, sign_fixed, Run, AUD, NONCE, TS};
+use common::{callsign, cs, run, sign_fixed, Run, TempDir, AUD, NONCE, TS};
 
 const SECRET: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 const KEY: &str = "csk1_k1_9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
@@ -88,7 +88,7 @@ fn sign_verify_canon_and_demo_never_print_keys() {
         ("verify via env", with_key(&verify, &signed)),
         (
             "verify, tampered",
-            with_key(&verify, &signed.replace(":1}", ":2}")),
+            with_key(&verify, &signed.replace("\"a\":1", "\"a\":2")),
         ),
         ("verify, expired", with_key(&verify[..6], &signed)),
         (
@@ -261,4 +261,148 @@ fn almost_right_keys_are_refused_without_echo() {
             assert_clean(&label, &run, &secrets);
         }
     }
+}
+
+/// Every error code a command can give, and the `--seen` replay file: no key
+/// material in stdout, stderr or the file. (Only `keygen` and `derive` print
+/// keys, and only on success.)
+#[test]
+fn every_error_code_and_the_seen_file_stay_clean() {
+    let secrets = secrets();
+    let signed = signed_call();
+    let dir = TempDir::new("hygiene");
+    let seen = dir.path().join("seen.jsonl");
+    let seen = seen.to_str().expect("UTF-8 temp path");
+    let derived = derived_key();
+    let at = |ms: u64| ms.to_string();
+    let verify = |now: &str, extra: &[&str], stdin: &str| {
+        let flags = [
+            "verify",
+            "--audience",
+            AUD,
+            "--function",
+            "f:g",
+            "--now",
+            now,
+        ];
+        run(
+            callsign(&[&flags[..], extra].concat()).env("CALLSIGN_KEYS", KEY),
+            stdin,
+        )
+    };
+    let sign = |extra: &[&str], stdin: &str| {
+        run(
+            callsign(&[&["sign", "--audience", AUD, "--function", "f:g"][..], extra].concat())
+                .env("CALLSIGN_KEY", KEY),
+            stdin,
+        )
+    };
+    let runs: Vec<(&str, Option<&str>, Run)> = vec![
+        (
+            "verify --seen, accepted",
+            None,
+            verify(&at(TS), &["--seen", seen], &signed),
+        ),
+        (
+            "verify --seen, replayed",
+            Some("replayed"),
+            verify(&at(TS + 1), &["--seen", seen], &signed),
+        ),
+        (
+            "verify, expired",
+            Some("expired"),
+            verify(&at(TS + 60_001), &[], &signed),
+        ),
+        (
+            "verify, not yet valid",
+            Some("not_yet_valid"),
+            verify(&at(TS - 60_001), &[], &signed),
+        ),
+        (
+            "verify, too large",
+            Some("too_large"),
+            verify(&at(TS), &["--max-bytes", "10"], &signed),
+        ),
+        (
+            "verify, bad signature",
+            Some("bad_signature"),
+            verify(&at(TS), &[], &signed.replace("\"a\":1", "\"a\":2")),
+        ),
+        (
+            "verify, malformed",
+            Some("malformed"),
+            verify(&at(TS), &[], "{\"a\":1}"),
+        ),
+        (
+            "verify with a key derived for another audience",
+            Some("invalid_key"),
+            run(
+                callsign(&[
+                    "verify",
+                    "--audience",
+                    "https://other.convex.cloud",
+                    "--function",
+                    "f:g",
+                ])
+                .env("CALLSIGN_KEYS", &derived),
+                &signed,
+            ),
+        ),
+        (
+            "sign, too large",
+            Some("too_large"),
+            sign(&["--max-bytes", "4"], "{\"a\":1}"),
+        ),
+        (
+            "sign, bad envelope field",
+            Some("malformed"),
+            sign(&["--envelope-field", "my-env"], "{}"),
+        ),
+        (
+            "sign, bad function",
+            Some("malformed"),
+            run(
+                callsign(&["sign", "--audience", AUD, "--function", ":"]).env("CALLSIGN_KEY", KEY),
+                "{}",
+            ),
+        ),
+        (
+            "derive, bad audience",
+            Some("malformed"),
+            cs(&["derive", "--key", KEY, "--audience", "has space"], ""),
+        ),
+        (
+            "derive from a derived key",
+            Some("invalid_key"),
+            cs(&["derive", "--key", &derived, "--audience", AUD], ""),
+        ),
+        (
+            "keygen, bad kid",
+            Some("invalid_key"),
+            run(
+                callsign(&["keygen", "--kid", "bad_kid"]).env("CALLSIGN_KEY", KEY),
+                "",
+            ),
+        ),
+    ];
+    for (label, code, run) in &runs {
+        match code {
+            None => assert_eq!(run.code, 0, "{label}: {run:?}"),
+            Some(code) => {
+                run.fails_with(code);
+            }
+        }
+        assert_clean(label, run, &secrets);
+    }
+    let file = std::fs::read_to_string(seen).expect("the seen file was written");
+    assert!(
+        file.contains(NONCE),
+        "the seen file records the call: {file}"
+    );
+    let as_run = Run {
+        code: 0,
+        stdout: file.into_bytes(),
+        stderr: String::new(),
+    };
+    assert_clean("the --seen file", &as_run, &secrets);
 }

@@ -170,7 +170,7 @@ fn canonical_vectors() {
     let defaults = &file["limits"];
     let mut report = Report::default();
     let mut cases = 0;
-    for case in list_of_at_least(&file, "valid", 107) {
+    for case in list_of_at_least(&file, "valid", 110) {
         cases += 1;
         let mut args = vec!["canon".to_owned()];
         args.extend(limit_flags(&merged(defaults, &case["limits"])));
@@ -207,7 +207,7 @@ fn key_vectors() {
     let file = load("keys.json");
     let mut report = Report::default();
     let mut cases = 0;
-    for case in list_of_at_least(&file, "invalid", 36) {
+    for case in list_of_at_least(&file, "invalid", 37) {
         let args = vec![
             "derive".to_owned(),
             format!("--key={}", string(case, "key")),
@@ -335,7 +335,7 @@ fn signing_invalid_vectors() {
     let file = load("signing.json");
     let defaults = &file["limits"];
     let mut report = Report::default();
-    let invalid = list_of_at_least(&file, "invalid", 20);
+    let invalid = list_of_at_least(&file, "invalid", 22);
     for case in invalid {
         let sign = sign_flags(case, defaults);
         report.error(
@@ -436,7 +436,7 @@ fn verify_vectors() {
     let defaults = &file["defaults"];
     let mut report = Report::default();
     let mut cases = 0;
-    for case in list_of_at_least(&file, "cases", 105) {
+    for case in list_of_at_least(&file, "cases", 123) {
         let args = verify_flags(defaults, case);
         if expressible(&args) {
             cases += 1;

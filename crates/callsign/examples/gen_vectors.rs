@@ -570,6 +570,9 @@ fn canonical_cases() -> Canon {
     // --- Numbers: parsed to the nearest double (ties to even), printed as
     // ECMAScript Number::toString.
     c.num("1.0", "1", "");
+    c.num("1e0", "1", "");
+    c.num("10E-1", "1", "");
+    c.num("0.1e1", "1", "");
     c.num("1E2", "100", "");
     c.num("1e+2", "100", "");
     c.num("100e-2", "1", "");
@@ -1417,6 +1420,10 @@ fn key_cases() -> Keys {
         ),
         bad("non-hex character", format!("csk1_k1_{}g", &s32[..63])),
         bad("31-byte secret", format!("csk1_k1_{}", seq_hex(0, 31))),
+        bad(
+            "16-byte (128-bit) secret",
+            format!("csk1_k1_{}", seq_hex(0, 16)),
+        ),
         bad("65-byte root secret", format!("csk1_k1_{}", seq_hex(0, 65))),
         bad(
             "space inside the secret",
@@ -2070,6 +2077,10 @@ fn signing_invalid_cases() -> Vec<SignInvalid> {
         )
     });
     out.push(SignInvalid {
+        key: format!("csk1_k1_{}", seq_hex(0x00, 31)),
+        ..sign_base("key with a 31-byte (248-bit) secret", "invalid_key")
+    });
+    out.push(SignInvalid {
         ts: 1 << 53,
         ..sign_base("timestamp 2^53 (one over the largest)", "malformed")
     });
@@ -2428,6 +2439,19 @@ fn verify_cases() -> (Vec<VCase>, Vec<Sequence>) {
             .ok(claims("k1", "messages:send", T, N1, MAX_AGE, r#"{"a":1,"b":100,"c":0.5}"#)),
         );
     }
+    {
+        let one = r#"{"a":1,"b":1,"c":1,"d":1}"#;
+        let s = sign(&k1(), AUD, "messages:send", one, T, N1);
+        let env = envelope_json("k1", N1, &s.envelope.sig, T);
+        v.push(
+            vc(
+                "numbers 1.0, 1e0, 10E-1 and 0.1e1 verify against a signature over canonical 1",
+                &format!("{{\"a\":1.0,\"b\":1e0,\"c\":10E-1,\"d\":0.1e1,\"{ENVELOPE}\":{env}}}"),
+                T,
+            )
+            .ok(claims("k1", "messages:send", T, N1, MAX_AGE, one)),
+        );
+    }
     v.push(
         vc(
             "string escapes in the args and envelope (\\u0068, \\u0031) still verify",
@@ -2733,6 +2757,16 @@ fn verify_cases() -> (Vec<VCase>, Vec<Sequence>) {
             .keys(&k2())
             .err("unknown_key"),
     );
+    v.push(
+        vc("verifier key shorter than 256 bits (31-byte secret)", b, T)
+            .keys(&format!("csk1_k1_{}", seq_hex(0x00, 31)))
+            .err("invalid_key"),
+    );
+    v.push(
+        vc("verifier key string malformed (secret not hex)", b, T)
+            .keys(&format!("{},csk1_k3_not-hex", k1()))
+            .err("invalid_key"),
+    );
 
     // --- Envelope missing, mistyped or malformed.
     v.push(vc("missing envelope", ARGS, T).err("malformed"));
@@ -2810,6 +2844,22 @@ fn verify_cases() -> (Vec<VCase>, Vec<Sequence>) {
     );
     v.push(
         vc(
+            "envelope kid holds a lone surrogate (\\ud800)",
+            &tamper(b, "\"kid\":\"k1\"", r#""kid":"k1\ud800""#),
+            T,
+        )
+        .err("malformed"),
+    );
+    v.push(
+        vc(
+            "envelope has kid twice (duplicate key)",
+            &tamper(b, "\"kid\":\"k1\"", "\"kid\":\"k1\",\"kid\":\"k1\""),
+            T,
+        )
+        .err("malformed"),
+    );
+    v.push(
+        vc(
             "ts is a string",
             &tamper(b, &env_t, &format!("\"ts\":\"{T}\"")),
             T,
@@ -2843,6 +2893,15 @@ fn verify_cases() -> (Vec<VCase>, Vec<Sequence>) {
         .err("malformed"),
     );
     v.push(vc("ts is 1e300", &tamper(b, &env_t, "\"ts\":1e300"), T).err("malformed"));
+    v.push(vc("ts is -1", &tamper(b, &env_t, "\"ts\":-1"), T).err("malformed"));
+    v.push(
+        vc(
+            "ts is 2^64",
+            &tamper(b, &env_t, "\"ts\":18446744073709551616"),
+            T,
+        )
+        .err("malformed"),
+    );
     v.push(
         vc(
             "ts is a $integer",
@@ -2960,6 +3019,46 @@ fn verify_cases() -> (Vec<VCase>, Vec<Sequence>) {
         .window(1000, 0)
         .err("not_yet_valid"),
     );
+    {
+        let s0 = sign(&k1(), AUD, "messages:send", ARGS, 0, N1);
+        let at0 = |ts: u64| claims("k1", "messages:send", ts, N1, MAX_AGE, ARGS);
+        v.push(vc("ts = 0 (the epoch) verifies at now = 0", &s0.signed_args, 0).ok(at0(0)));
+        v.push(
+            vc(
+                "ts = 0: now = max_age is accepted",
+                &s0.signed_args,
+                MAX_AGE,
+            )
+            .ok(at0(0)),
+        );
+        v.push(
+            vc(
+                "ts = 0: now = max_age + 1 is expired",
+                &s0.signed_args,
+                MAX_AGE + 1,
+            )
+            .err("expired"),
+        );
+        let s1 = sign(&k1(), AUD, "messages:send", ARGS, 1000, N1);
+        v.push(
+            vc(
+                "ts = 1000, below max_future: now = 0 is accepted (ts - max_future is below the epoch)",
+                &s1.signed_args,
+                0,
+            )
+            .ok(at0(1000)),
+        );
+        let top = (1u64 << 53) - 1;
+        let s_top = sign(&k1(), AUD, "messages:send", ARGS, top, N1);
+        v.push(
+            vc(
+                "ts = 2^53 - 1 (the largest valid ts) far ahead of now is not yet valid, not malformed",
+                &s_top.signed_args,
+                T,
+            )
+            .err("not_yet_valid"),
+        );
+    }
     v.push(
         vc(
             "a tampered ts is a bad signature, not a window error",
@@ -3037,6 +3136,36 @@ fn verify_cases() -> (Vec<VCase>, Vec<Sequence>) {
         )
         .err("malformed"),
     );
+    v.push(
+        vc(
+            "args contain a lone low surrogate (\\udc00) in a field name",
+            &tamper(b, "\"n\":1}", r#""n":1,"\udc00":1}"#),
+            T,
+        )
+        .err("malformed"),
+    );
+    for (what, bad) in [
+        (
+            "$integer with a bad base64 character",
+            r#"{"$integer":"AQAAAAAAAA*="}"#,
+        ),
+        ("$integer of 7 bytes", r#"{"$integer":"AQAAAAAAAA=="}"#),
+        ("$float of 4 bytes", r#"{"$float":"AADAfw=="}"#),
+        (
+            "$float encoding 1.0 (a plain number)",
+            r#"{"$float":"AAAAAAAA8D8="}"#,
+        ),
+        ("unpadded $bytes", r#"{"$bytes":"AQI"}"#),
+    ] {
+        v.push(
+            vc(
+                &format!("args contain {what}"),
+                &tamper(b, "\"n\":1}", &format!("\"n\":1,\"x\":{bad}}}")),
+                T,
+            )
+            .err("malformed"),
+        );
+    }
     v.push(
         vc(
             "args contain a duplicate key",
