@@ -153,11 +153,30 @@ impl Key {
 
     /// The full key string, secret included. Handle with care.
     pub fn to_key_string(&self) -> Zeroizing<String> {
-        let hex_secret = Zeroizing::new(hex::encode(self.secret.as_slice()));
-        Zeroizing::new(match &self.audience {
-            None => format!("{ROOT_PREFIX}{}_{}", self.kid, hex_secret.as_str()),
-            Some(aud) => format!("{DERIVED_PREFIX}{}_{}@{aud}", self.kid, hex_secret.as_str()),
-        })
+        // Built in one buffer of the exact final size: a growing String would
+        // reallocate and free copies of the secret without wiping them.
+        let (prefix, audience) = match &self.audience {
+            None => (ROOT_PREFIX, None),
+            Some(aud) => (DERIVED_PREFIX, Some(aud.as_str())),
+        };
+        let hex_len = 2 * self.secret.len();
+        let len =
+            prefix.len() + self.kid.len() + 1 + hex_len + audience.map_or(0, |aud| 1 + aud.len());
+        let mut out = Zeroizing::new(String::with_capacity(len));
+        out.push_str(prefix);
+        out.push_str(&self.kid);
+        out.push('_');
+        let mut hex_secret = Zeroizing::new(vec![0u8; hex_len]);
+        hex::encode_to_slice(self.secret.as_slice(), &mut hex_secret)
+            .expect("the buffer is twice the secret's length");
+        // Lowercase hex digits are ASCII.
+        out.push_str(std::str::from_utf8(&hex_secret).expect("hex is ASCII"));
+        if let Some(aud) = audience {
+            out.push('@');
+            out.push_str(aud);
+        }
+        debug_assert_eq!(out.len(), len, "no reallocation");
+        out
     }
 
     /// The HMAC keyed for `audience`: derived on the fly from a root key, or

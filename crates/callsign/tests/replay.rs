@@ -130,13 +130,11 @@ fn many_calls_submitted_concurrently_by_many_threads_are_each_accepted_exactly_o
 }
 
 /// The store forgets a pair once a caller's `now` passes its `remember_until`.
-/// If another caller then verifies with an earlier `now` that is still inside
-/// the call's window (clocks of concurrent requests are never perfectly
-/// ordered), the replay is accepted: the pair was pruned too early for it.
+/// Another caller may then verify a replay with an earlier `now` that is still
+/// inside the call's window (clocks of concurrent requests are never perfectly
+/// ordered): the store must refuse it, as it may have dropped the pair.
 /// SPEC.md §8: a pair is accepted at most once.
 #[test]
-#[ignore = "MemoryNonceStore (src/replay.rs) prunes by the latest caller's now; \
-            a replay verified with an earlier, still-in-window now is accepted"]
 fn a_later_now_from_one_caller_does_not_let_another_caller_replay() {
     let key = Key::from_secret("prod", &[7u8; 32]).unwrap();
     let signer = Signer::new(&key, AUD).unwrap();
