@@ -1,13 +1,11 @@
 // Runs every shared vector (tests/vectors/*.json, format in tests/vectors/README.md)
-// through the package's public API. Shared by the Node test (vectors.test.mjs) and the
-// Deno run (deno/run.mjs), so both runtimes check exactly the same things.
+// through the package's public API. Shared by the Node test (vectors.test.mjs), the Deno
+// test (deno/vectors.test.mjs) and a Convex action under convex-test (convex/vectors.js),
+// so all three runtimes check exactly the same things.
 //
-// `lib` is the imported package; `convex` is `convex/values` (for the Convex-value API).
+// `lib` is the imported package; `convex` is `convex/values` (for the Convex-value API);
+// `load(name)` returns a vector file's parsed JSON (the runtimes read files differently).
 // Returns { counts: {group: n}, failures: [string] }.
-import { readFileSync } from "node:fs";
-
-const VECTORS = new URL("../../tests/vectors/", import.meta.url);
-const load = (name) => JSON.parse(readFileSync(new URL(name, VECTORS), "utf8"));
 
 /** `case[field]`, or the expansion of `case[field + "_repeat"]`. */
 function textOrRepeat(c, field) {
@@ -23,7 +21,7 @@ function limitsOf(defaults = {}, own = {}) {
   return { maxBytes: pick("max_bytes"), maxDepth: pick("max_depth") };
 }
 
-export function runVectors(lib, convex) {
+export function runVectors(lib, convex, load) {
   const failures = [];
   const counts = {};
   const count = (group) => (counts[group] = (counts[group] ?? 0) + 1);

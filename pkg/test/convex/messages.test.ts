@@ -14,6 +14,7 @@ const root = generateKey("prod");
 beforeEach(() => {
   process.env.CALLSIGN_KEYS = root;
   process.env.CONVEX_CLOUD_URL = AUDIENCE;
+  delete process.env.FAIL_AFTER_ACCEPT;
 });
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
@@ -52,4 +53,18 @@ test("a changed call, or one signed for another deployment, writes nothing", asy
   ).toBe("bad_signature");
   expect(await count(t, "messages")).toBe(0);
   expect(await count(t, "callsignNonces")).toBe(0);
+});
+
+test("a handler that throws leaves the nonce unused: the same call then succeeds once", async () => {
+  const t = convexTest(schema, modules);
+  const args = new Signer(root, { audience: AUDIENCE }).sign("failing:send", { body: "retry me" });
+  process.env.FAIL_AFTER_ACCEPT = "1";
+  await expect(t.mutation(api.failing.send, args)).rejects.toThrow("the handler failed");
+  expect(await count(t, "callsignNonces")).toBe(0);
+  expect(await count(t, "messages")).toBe(0);
+
+  delete process.env.FAIL_AFTER_ACCEPT;
+  await t.mutation(api.failing.send, args);
+  expect(await count(t, "messages")).toBe(1);
+  expect(await codeOf(t.mutation(api.failing.send, args))).toBe("replayed");
 });
