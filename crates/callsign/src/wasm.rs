@@ -15,6 +15,7 @@
 
 use wasm_bindgen::prelude::*;
 
+use crate::canonical::write_string;
 use crate::envelope::DEFAULT_ENVELOPE_FIELD;
 use crate::error::{Error, ErrorCode};
 use crate::key::{Key, KeySet};
@@ -87,19 +88,6 @@ fn random(bytes: &mut [u8]) -> Result<(), Error> {
     })
 }
 
-/// Appends `text` as a JSON string. Only for printable-ASCII values (kids,
-/// function names, audiences, nonces), which is all this face ever writes.
-fn push_ascii_string(out: &mut String, text: &str) {
-    out.push('"');
-    for c in text.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('"');
-}
-
 /// The stable error codes, comma-separated, in [`ErrorCode::ALL`] order.
 #[wasm_bindgen(js_name = errorCodes)]
 pub fn error_codes() -> String {
@@ -126,10 +114,10 @@ pub fn canonicalize(
 pub fn inspect_key(key: &str) -> Result<String, JsError> {
     let key = Key::parse(key).map_err(thrown)?;
     let mut out = String::from("{\"kid\":");
-    push_ascii_string(&mut out, key.kid());
+    write_string(key.kid(), &mut out);
     out.push_str(",\"audience\":");
     match key.audience() {
-        Some(audience) => push_ascii_string(&mut out, audience),
+        Some(audience) => write_string(audience, &mut out),
         None => out.push_str("null"),
     }
     out.push_str(if key.is_root() {
@@ -332,13 +320,13 @@ impl WasmVerifier {
 fn verified_json(v: &Verified) -> String {
     let mut out = String::with_capacity(200 + v.canonical_args.len());
     out.push_str("{\"kid\":");
-    push_ascii_string(&mut out, &v.kid);
+    write_string(&v.kid, &mut out);
     out.push_str(",\"function\":");
-    push_ascii_string(&mut out, &v.function);
+    write_string(&v.function, &mut out);
     out.push_str(",\"ts\":");
     out.push_str(&v.ts.to_string());
     out.push_str(",\"nonce\":");
-    push_ascii_string(&mut out, &v.nonce);
+    write_string(&v.nonce, &mut out);
     out.push_str(",\"rememberUntil\":");
     out.push_str(&v.remember_until.to_string());
     out.push_str("}\n");
