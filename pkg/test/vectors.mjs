@@ -21,6 +21,9 @@ function limitsOf(defaults = {}, own = {}) {
   return { maxBytes: pick("max_bytes"), maxDepth: pick("max_depth") };
 }
 
+// The files only grow: fewer cases than this means a runner silently skipped a group.
+const MIN_COUNTS = { canonical: 267, keys: 75, signing: 58, verify: 131 };
+
 export function runVectors(lib, convex, load) {
   const failures = [];
   const counts = {};
@@ -226,5 +229,8 @@ export function runVectors(lib, convex, load) {
     s.steps.forEach((step, i) => checkVerified(`verify.sequences ${s.name} step ${i + 1}`, step, store));
   }
 
+  for (const [group, min] of Object.entries(MIN_COUNTS)) {
+    if (!((counts[group] ?? 0) >= min)) fail(`${group} vectors`, `ran ${counts[group] ?? 0}, expected at least ${min}`);
+  }
   return { counts, failures };
 }
