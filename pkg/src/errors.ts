@@ -10,7 +10,8 @@ export type ErrorCode =
   | "expired"
   | "not_yet_valid"
   | "replayed"
-  | "unsupported";
+  | "unsupported"
+  | "not_allowed";
 
 /** Every {@link ErrorCode}, in SPEC.md §9 order. */
 export const ERROR_CODES: readonly ErrorCode[] = Object.freeze([
@@ -23,6 +24,7 @@ export const ERROR_CODES: readonly ErrorCode[] = Object.freeze([
   "not_yet_valid",
   "replayed",
   "unsupported",
+  "not_allowed",
 ]);
 
 const CODES: ReadonlySet<string> = new Set(ERROR_CODES);

@@ -34,11 +34,15 @@ pub enum ErrorCode {
     /// The operation needs something this target or configuration lacks, for
     /// example a clock or randomness on `wasm32` when none was injected.
     Unsupported,
+    /// The call verified, but it names a function the verifier does not expose:
+    /// the Convex gateway's allow-list. The core never returns it; it is listed
+    /// here so that every runtime knows the same codes.
+    NotAllowed,
 }
 
 impl ErrorCode {
     /// Every code, in a stable order.
-    pub const ALL: [ErrorCode; 9] = [
+    pub const ALL: [ErrorCode; 10] = [
         ErrorCode::Malformed,
         ErrorCode::TooLarge,
         ErrorCode::InvalidKey,
@@ -48,6 +52,7 @@ impl ErrorCode {
         ErrorCode::NotYetValid,
         ErrorCode::Replayed,
         ErrorCode::Unsupported,
+        ErrorCode::NotAllowed,
     ];
 
     /// The code's wire string, e.g. `"bad_signature"`.
@@ -62,6 +67,7 @@ impl ErrorCode {
             ErrorCode::NotYetValid => "not_yet_valid",
             ErrorCode::Replayed => "replayed",
             ErrorCode::Unsupported => "unsupported",
+            ErrorCode::NotAllowed => "not_allowed",
         }
     }
 
