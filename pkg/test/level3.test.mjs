@@ -199,9 +199,9 @@ function exampleBinary() {
 }
 
 /** Runs the example against the stub (asynchronously: the stub answers from this process). */
-async function example(args, key = root) {
+async function example(args, key = root, url = deployment.url) {
   // Only what the example reads: no proxy variables, no CALLSIGN_* from the caller.
-  const env = { PATH: process.env.PATH, CONVEX_URL: `${deployment.url}/`, CALLSIGN_KEY: key };
+  const env = { PATH: process.env.PATH, CONVEX_URL: `${url}/`, CALLSIGN_KEY: key };
   const child = spawn(exampleBinary(), args, { env });
   let stdout = "";
   let stderr = "";
@@ -224,6 +224,18 @@ test("the Rust example: accepted; sent twice, the second is rejected as replayed
   assert.equal(twice.code, 1, "the exit status is the replay's");
   assert.equal(await bodyOf(JSON.parse(twice.stdout)), "rust replay");
   assert.match(twice.stderr, /^rejected: replayed: call already accepted$/m);
+
+  // The function's error under the older 560 status is read as one, not as an HTTP failure.
+  const legacy = await serveConvex({ t, functionErrorStatus: 560 });
+  deploymentEnv(legacy.url);
+  try {
+    const again = await example(["--send-twice", "messages:send", '{"body":"560"}'], root, legacy.url);
+    assert.equal(again.code, 1, again.stderr);
+    assert.match(again.stderr, /^rejected: replayed: call already accepted$/m);
+  } finally {
+    deploymentEnv(deployment.url);
+    await legacy.close();
+  }
 });
 
 test("the Rust example: rejections, the endpoint per --kind, and usage errors", async () => {
