@@ -16,7 +16,7 @@
 //! cargo run -q -p callsign-example-rust -- --send-twice messages:send '{"body":"hello"}'
 //! # "k57cq2yy…"
 //! # sending the same signed request again (a replay)
-//! # rejected: replayed: call already accepted          (exit status 1)
+//! # rejected: replayed: the call with nonce … was already accepted   (exit status 1)
 //! ```
 //!
 //! Args are Convex JSON: an int64 is `{"$integer": "<base64 of 8 little-endian

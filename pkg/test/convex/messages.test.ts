@@ -1,4 +1,4 @@
-// The README's Convex quick start (messages.js) under convex-test: accepted once, a replay
+// A signed mutation (messages.js, built with callsign/convex) under convex-test: accepted once, a replay
 // or a changed call is rejected with a ConvexError carrying the code, and nothing is written.
 import { convexTest } from "convex-test";
 import { ConvexError } from "convex/values";

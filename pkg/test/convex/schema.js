@@ -1,9 +1,9 @@
 import { defineSchema, defineTable } from "convex/server";
 import { v } from "convex/values";
+import { callsignTables } from "callsign/convex";
 
 export default defineSchema({
-  messages: defineTable({ body: v.string() }),
   // Replay store: each (kid, nonce) accepted once, kept until its window has passed.
-  callsignNonces: defineTable({ kid: v.string(), nonce: v.string(), expiresAt: v.number() })
-    .index("by_kid_nonce", ["kid", "nonce"]),
+  ...callsignTables,
+  messages: defineTable({ body: v.string() }),
 });
