@@ -56,11 +56,7 @@ function envelopeOf(args, kid, now) {
   return env;
 }
 
-/** The received args minus the envelope, as canonical text: from JSON text or Convex values. */
-function canonicalFromJson(text) {
-  const { [ENVELOPE]: _, ...rest } = JSON.parse(text);
-  return sortedStringify(rest);
-}
+/** The received Convex values minus the envelope, as canonical text. */
 function canonicalFromValues(args) {
   const { [ENVELOPE]: _, ...rest } = args;
   return sortedStringify(convexToJson(rest));
@@ -81,10 +77,10 @@ function equalBytes(a, b) {
 function handWritten({ kid, audience, mac, equal, hex, nonce }) {
   const verifyCanonical = (fn, env, canonical) =>
     equal(mac(message(kid, audience, fn, env.ts, env.nonce, canonical)), env.sig);
-  const envelope = (fn, canonical, now, nonce) => ({
+  const envelope = (fn, canonical, now, n) => ({
     kid,
-    nonce,
-    sig: hex(mac(message(kid, audience, fn, now, nonce, canonical))),
+    nonce: n,
+    sig: hex(mac(message(kid, audience, fn, now, n, canonical))),
     ts: now,
     v: 1,
   });
@@ -209,4 +205,4 @@ export function rawMacs(key) {
   };
 }
 
-export { canonicalFromJson, canonicalFromValues, message };
+export { message };
