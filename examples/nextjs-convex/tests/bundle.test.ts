@@ -4,7 +4,7 @@
 // bundle — the wasm inlined by Convex's bundler, its own copy of convex — then runs a signed
 // session under convex-test, in this edge runtime and under Deno.
 import { execFile, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,6 +28,13 @@ let stub: Server;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "callsign-example-bundle-"));
+  // A copy of the project: `convex dev` writes .env.local (the deployment URL), which must
+  // not touch the app's own.
+  const project = join(dir, "project");
+  mkdirSync(project);
+  cpSync(join(APP, "convex"), join(project, "convex"), { recursive: true });
+  cpSync(join(APP, "package.json"), join(project, "package.json"));
+  symlinkSync(join(APP, "node_modules"), join(project, "node_modules"));
   // All the CLI needs from a deployment to produce the bundle is an answer.
   stub = createServer((req, res) => {
     req.resume();
@@ -43,7 +50,7 @@ beforeAll(async () => {
     ["dev", "--once", "--codegen", "disable", "--typecheck", "disable", "--tail-logs", "disable",
       "--debug-bundle-path", join(dir, "bundle")],
     {
-      cwd: APP,
+      cwd: project,
       env: {
         ...process.env,
         CONVEX_DEPLOYMENT: "",
