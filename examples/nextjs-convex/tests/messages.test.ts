@@ -37,6 +37,16 @@ test("a replay after a first success is rejected and writes nothing", async () =
   expect(await count(t, "callsignNonces")).toBe(1);
 });
 
+test("the same call submitted concurrently commits once", async () => {
+  const t = newApp();
+  const args = signer().args(api.messages.send, { body: "race", author: "web" });
+  const outcomes = await Promise.allSettled(Array.from({ length: 5 }, () => t.mutation(api.messages.send, args)));
+  expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(1);
+  const refused = outcomes.flatMap((o) => (o.status === "rejected" ? [(o.reason as { data: { code: string } }).data.code] : []));
+  expect(refused).toEqual(["replayed", "replayed", "replayed", "replayed"]);
+  expect(await count(t, "messages")).toBe(1);
+});
+
 test("rejected calls carry their code and write nothing", async () => {
   const t = newApp();
   const good = signer().args(api.messages.send, { body: "hello", author: "web" });
