@@ -281,10 +281,18 @@ export function callsign<DataModel extends GenericDataModel>(
 
   const gatewayValidator = { function: v.string(), args: v.any(), [field]: envelopeValidator };
 
+  /** The definition's validators plus the envelope field, which must not be one of them. */
+  function withEnvelopeField(args: PropertyValidators): PropertyValidators {
+    if (Object.prototype.hasOwnProperty.call(args, field)) {
+      throw new Error(`callsign: \`${field}\` is the envelope's field; a signed function's args cannot use it`);
+    }
+    return { ...args, [field]: envelopeValidator };
+  }
+
   const functions = {
     signedQuery: (definition: SignedDefinition<GenericQueryCtx<DataModel>, PropertyValidators, unknown>) =>
       builders.query({
-        args: { ...definition.args, [field]: envelopeValidator },
+        args: withEnvelopeField(definition.args),
         returns: definition.returns,
         handler: async (ctx: GenericQueryCtx<DataModel>, args: Args) => {
           const claims = verify(await ownName(ctx), args);
@@ -294,7 +302,7 @@ export function callsign<DataModel extends GenericDataModel>(
 
     signedMutation: (definition: SignedDefinition<GenericMutationCtx<DataModel>, PropertyValidators, unknown>) =>
       builders.mutation({
-        args: { ...definition.args, [field]: envelopeValidator },
+        args: withEnvelopeField(definition.args),
         returns: definition.returns,
         handler: async (ctx: GenericMutationCtx<DataModel>, args: Args) => {
           const claims = verify(await ownName(ctx), args);
@@ -305,7 +313,7 @@ export function callsign<DataModel extends GenericDataModel>(
 
     signedAction: (definition: SignedDefinition<GenericActionCtx<DataModel>, PropertyValidators, unknown>) =>
       builders.action({
-        args: { ...definition.args, [field]: envelopeValidator },
+        args: withEnvelopeField(definition.args),
         returns: definition.returns,
         handler: async (ctx: GenericActionCtx<DataModel>, args: Args) => {
           const claims = verify(await ownName(ctx), args);

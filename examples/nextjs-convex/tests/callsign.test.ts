@@ -119,3 +119,18 @@ test("a gateway mutation whose internal function throws leaves the nonce unused"
   await expect(t.mutation(api.callsign.runMutation, signed)).rejects.toThrow(/Validator error|validator/i);
   expect(await count(t, "callsignNonces")).toBe(0);
 });
+
+test("setup mistakes fail when the module loads, not on a call", async () => {
+  const { callsign } = await import("callsign/convex");
+  const { v } = await import("convex/values");
+  const server = await import("../convex/_generated/server");
+  const builders = { query: server.query, mutation: server.mutation, action: server.action, internalMutation: server.internalMutation };
+  const fns = callsign(builders);
+  expect(() => fns.signedMutation({ args: { _callsign: v.string() }, handler: async () => null })).toThrow(
+    /envelope's field/,
+  );
+  expect(() => callsign(builders, { cleanupBatch: 0 })).toThrow(/cleanupBatch/);
+  expect(() =>
+    callsign(builders, { gateway: { mutations: ["admin:purge" as never] } }),
+  ).toThrow(/references like internal.file.fn/);
+});
