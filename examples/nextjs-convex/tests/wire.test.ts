@@ -89,6 +89,13 @@ test("the Node script (scripts/send.mjs) posts, lists and uses the gateway", asy
   expect(out.stdout).toMatch(/^open: true$/m);
 });
 
+test("the demo (npm run demo) runs locally with every outcome as expected", async () => {
+  const out = await run(process.execPath, ["scripts/demo.mjs"], {});
+  expect(out.code, out.stdout + out.stderr).toBe(0);
+  expect(out.stdout).toMatch(/every outcome as expected/);
+  expect(out.stdout.match(/^✓ /gm)).toHaveLength(10);
+});
+
 test("the Rust example signs natively; its call is accepted, and sent twice it is a replay", async () => {
   const binary =
     process.env.CALLSIGN_EXAMPLE_BIN ??
