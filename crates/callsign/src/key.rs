@@ -11,7 +11,6 @@
 //! only its derived key therefore cannot produce keys, or signatures, for any
 //! other deployment (SPEC.md §6).
 
-use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -166,11 +165,13 @@ impl Key {
         out.push_str(prefix);
         out.push_str(&self.kid);
         out.push('_');
-        let mut hex_secret = Zeroizing::new(vec![0u8; hex_len]);
-        hex::encode_to_slice(self.secret.as_slice(), &mut hex_secret)
-            .expect("the buffer is twice the secret's length");
-        // Lowercase hex digits are ASCII.
-        out.push_str(std::str::from_utf8(&hex_secret).expect("hex is ASCII"));
+        // Digit by digit, straight into `out`: no intermediate copy of the
+        // secret to wipe.
+        const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+        for &b in self.secret.iter() {
+            out.push(char::from(HEX_DIGITS[usize::from(b >> 4)]));
+            out.push(char::from(HEX_DIGITS[usize::from(b & 0x0f)]));
+        }
         if let Some(aud) = audience {
             out.push('@');
             out.push_str(aud);
@@ -193,7 +194,7 @@ impl Key {
             }
         };
         Ok(MacKey {
-            mac: HmacSha256::new_from_slice(&secret).expect("HMAC accepts any key length"),
+            mac: keyed_hmac(&secret),
         })
     }
 }
@@ -276,8 +277,8 @@ impl KeySet {
         self.keys.iter().find(|k| k.kid == kid)
     }
 
-    /// One MAC per key id, each keyed for `audience`.
-    pub(crate) fn macs_for(&self, audience: &str) -> Result<HashMap<String, MacKey>> {
+    /// One MAC per key id, each keyed for `audience`, in the set's order.
+    pub(crate) fn macs_for(&self, audience: &str) -> Result<Vec<(String, MacKey)>> {
         self.keys
             .iter()
             .map(|k| Ok((k.kid.clone(), k.mac_for(audience)?)))
@@ -317,8 +318,18 @@ impl fmt::Debug for MacKey {
     }
 }
 
+/// HMAC-SHA256 keyed with `secret`.
+fn keyed_hmac(secret: &[u8]) -> HmacSha256 {
+    match HmacSha256::new_from_slice(secret) {
+        Ok(mac) => mac,
+        // Matched rather than `expect`ed: the error's `Debug` would be linked
+        // into the wasm module for a panic that cannot happen.
+        Err(_) => unreachable!("HMAC takes keys of any length"),
+    }
+}
+
 fn derive_secret(root: &[u8], audience: &str) -> Zeroizing<Vec<u8>> {
-    let mut mac = HmacSha256::new_from_slice(root).expect("HMAC accepts any key length");
+    let mut mac = keyed_hmac(root);
     mac.update(DERIVE_LABEL);
     mac.update(audience.as_bytes());
     Zeroizing::new(mac.finalize().into_bytes().to_vec())
@@ -368,9 +379,11 @@ fn decode_secret(hex_part: &str, max_bytes: usize) -> Result<Zeroizing<Vec<u8>>>
         ));
     }
     check_secret_len(hex_part.len() / 2, max_bytes)?;
-    Ok(Zeroizing::new(
-        hex::decode(hex_part).expect("checked to be lowercase hex of even length"),
-    ))
+    let mut secret = Zeroizing::new(vec![0u8; hex_part.len() / 2]);
+    // Checked above to be lowercase hex of even length, so this cannot fail.
+    hex::decode_to_slice(hex_part, secret.as_mut_slice())
+        .map_err(|_| Error::invalid_key("the secret of a key string must be lowercase hex"))?;
+    Ok(secret)
 }
 
 fn check_secret_len(len: usize, max_bytes: usize) -> Result<()> {
