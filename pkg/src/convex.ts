@@ -289,38 +289,57 @@ export function callsign<DataModel extends GenericDataModel>(
     return { ...args, [field]: envelopeValidator };
   }
 
+  // What each kind does once a call verifies: a query cannot write; a mutation records the
+  // nonce in its own transaction; an action records it through recordNonce first.
+  const noReplayCheck = async () => {};
+  const inTransaction = async (ctx: { db: unknown }, claims: Verified) => claimNonce(ctx.db as Db, claims);
+  const viaRecordNonce = async (ctx: GenericActionCtx<DataModel>, claims: Verified) => {
+    await ctx.runMutation(recordNonceRef, nonceRecord(claims));
+  };
+
+  /** A signed function of one kind: verify against its own name, record the nonce, strip, run. */
+  function signed<Ctx extends { meta: { getFunctionMetadata(): Promise<{ name: string }> } }>(
+    builder: (definition: never) => unknown,
+    record: (ctx: Ctx, claims: Verified) => Promise<void>,
+  ) {
+    return (definition: SignedDefinition<Ctx, PropertyValidators, unknown>) =>
+      builder({
+        args: withEnvelopeField(definition.args),
+        returns: definition.returns,
+        handler: async (ctx: Ctx, args: Args) => {
+          const claims = verify(await ownName(ctx), args);
+          await record(ctx, claims);
+          return definition.handler({ ...ctx, callsign: claimsOf(claims) }, withoutEnvelope(args));
+        },
+      } as never);
+  }
+
+  /**
+   * A gateway function of one kind: verify against the named internal function, check this
+   * kind's allow-list, record the nonce, then run the function with the args it was signed with.
+   */
+  function gateway<Ctx>(
+    builder: (definition: never) => unknown,
+    kind: "query" | "mutation" | "action",
+    record: (ctx: Ctx, claims: Verified) => Promise<void>,
+    run: (ctx: Ctx, name: string, args: Args) => Promise<unknown>,
+  ) {
+    return builder({
+      args: gatewayValidator,
+      handler: async (ctx: Ctx, args: GatewayArgs) => {
+        const signedArgs = gatewaySignedArgs(args);
+        const claims = verify(args.function, signedArgs);
+        checkAllowed(allowed[kind], claims, kind);
+        await record(ctx, claims);
+        return await run(ctx, claims.function, withoutEnvelope(signedArgs));
+      },
+    } as never);
+  }
+
   const functions = {
-    signedQuery: (definition: SignedDefinition<GenericQueryCtx<DataModel>, PropertyValidators, unknown>) =>
-      builders.query({
-        args: withEnvelopeField(definition.args),
-        returns: definition.returns,
-        handler: async (ctx: GenericQueryCtx<DataModel>, args: Args) => {
-          const claims = verify(await ownName(ctx), args);
-          return definition.handler({ ...ctx, callsign: claimsOf(claims) }, withoutEnvelope(args));
-        },
-      } as never),
-
-    signedMutation: (definition: SignedDefinition<GenericMutationCtx<DataModel>, PropertyValidators, unknown>) =>
-      builders.mutation({
-        args: withEnvelopeField(definition.args),
-        returns: definition.returns,
-        handler: async (ctx: GenericMutationCtx<DataModel>, args: Args) => {
-          const claims = verify(await ownName(ctx), args);
-          await claimNonce(ctx.db as Db, claims);
-          return definition.handler({ ...ctx, callsign: claimsOf(claims) }, withoutEnvelope(args));
-        },
-      } as never),
-
-    signedAction: (definition: SignedDefinition<GenericActionCtx<DataModel>, PropertyValidators, unknown>) =>
-      builders.action({
-        args: withEnvelopeField(definition.args),
-        returns: definition.returns,
-        handler: async (ctx: GenericActionCtx<DataModel>, args: Args) => {
-          const claims = verify(await ownName(ctx), args);
-          await ctx.runMutation(recordNonceRef, nonceRecord(claims));
-          return definition.handler({ ...ctx, callsign: claimsOf(claims) }, withoutEnvelope(args));
-        },
-      } as never),
+    signedQuery: signed<GenericQueryCtx<DataModel>>(builders.query as never, noReplayCheck),
+    signedMutation: signed<GenericMutationCtx<DataModel>>(builders.mutation as never, inTransaction),
+    signedAction: signed<GenericActionCtx<DataModel>>(builders.action as never, viaRecordNonce),
 
     recordNonce: builders.internalMutation({
       args: { kid: v.string(), nonce: v.string(), rememberUntil: v.number() },
@@ -352,38 +371,16 @@ export function callsign<DataModel extends GenericDataModel>(
       },
     }),
 
-    runQuery: builders.query({
-      args: gatewayValidator,
-      handler: async (ctx: GenericQueryCtx<DataModel>, args: GatewayArgs) => {
-        const signed = gatewaySignedArgs(args);
-        const claims = verify(args.function, signed);
-        checkAllowed(allowed.query, claims, "query");
-        return await ctx.runQuery(makeFunctionReference<"query">(claims.function), withoutEnvelope(signed));
-      },
-    } as never),
-
-    runMutation: builders.mutation({
-      args: gatewayValidator,
-      handler: async (ctx: GenericMutationCtx<DataModel>, args: GatewayArgs) => {
-        const signed = gatewaySignedArgs(args);
-        const claims = verify(args.function, signed);
-        checkAllowed(allowed.mutation, claims, "mutation");
-        await claimNonce(ctx.db as Db, claims);
-        // A nested mutation runs in this transaction: if it throws, the nonce is not used.
-        return await ctx.runMutation(makeFunctionReference<"mutation">(claims.function), withoutEnvelope(signed));
-      },
-    } as never),
-
-    runAction: builders.action({
-      args: gatewayValidator,
-      handler: async (ctx: GenericActionCtx<DataModel>, args: GatewayArgs) => {
-        const signed = gatewaySignedArgs(args);
-        const claims = verify(args.function, signed);
-        checkAllowed(allowed.action, claims, "action");
-        await ctx.runMutation(recordNonceRef, nonceRecord(claims));
-        return await ctx.runAction(makeFunctionReference<"action">(claims.function), withoutEnvelope(signed));
-      },
-    } as never),
+    runQuery: gateway<GenericQueryCtx<DataModel>>(builders.query as never, "query", noReplayCheck, (ctx, name, args) =>
+      ctx.runQuery(makeFunctionReference<"query">(name), args),
+    ),
+    // A nested mutation runs in this transaction: if it throws, the nonce is not used.
+    runMutation: gateway<GenericMutationCtx<DataModel>>(builders.mutation as never, "mutation", inTransaction, (ctx, name, args) =>
+      ctx.runMutation(makeFunctionReference<"mutation">(name), args),
+    ),
+    runAction: gateway<GenericActionCtx<DataModel>>(builders.action as never, "action", viaRecordNonce, (ctx, name, args) =>
+      ctx.runAction(makeFunctionReference<"action">(name), args),
+    ),
   };
   return functions as unknown as CallsignFunctions<DataModel>;
 }
