@@ -70,7 +70,8 @@ export class CallSigner {
   constructor(key: string | undefined = env("CALLSIGN_KEY"), options: CallSignerOptions = {}) {
     const audience = options.audience ?? env("NEXT_PUBLIC_CONVEX_URL") ?? env("CONVEX_URL");
     this.signer = new Signer(key as string, {
-      audience: audience === undefined ? (audience as unknown as string) : withoutTrailingSlash(audience),
+      // An unset audience goes through as is: the Signer refuses it with a clear error.
+      audience: (audience === undefined ? audience : withoutTrailingSlash(audience)) as string,
       limits: options.limits,
     });
   }

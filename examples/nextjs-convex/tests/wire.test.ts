@@ -5,12 +5,11 @@
 import { execFileSync, spawn } from "node:child_process";
 import { fetchMutation, fetchQuery } from "convex/nextjs";
 import { ConvexHttpClient } from "convex/browser";
-import { ConvexError } from "convex/values";
 import { CallSigner, SignedConvexHttpClient } from "callsign/client";
 import { deriveKey, generateKey } from "callsign";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { api, internal } from "../convex/_generated/api";
-import { modules, newApp, type App } from "./helpers";
+import { codeOf, modules, newApp, type App } from "./helpers";
 import { serveConvex } from "../../../pkg/test/http/convex-http-stub.mjs";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
@@ -28,15 +27,6 @@ beforeAll(async () => {
   process.env.CALLSIGN_KEYS = deriveKey(root, deployment.url);
 });
 afterAll(() => deployment?.close());
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  const e = await promise.then(
-    () => expect.fail("expected a rejection"),
-    (e: unknown) => e,
-  );
-  expect(e).toBeInstanceOf(ConvexError);
-  return ((e as ConvexError<{ code: string }>).data).code;
-}
 
 test("SignedConvexHttpClient: signed functions and the gateway, accepted once", async () => {
   const client = new SignedConvexHttpClient(deployment.url, root);
