@@ -12,7 +12,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createHmac } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -45,7 +45,7 @@ function parseKey(untrimmed) {
   let m = ROOT_RE.exec(text);
   if (m) return { kid: m[1], secret: Buffer.from(m[2], "hex"), audience: null };
   m = DERIVED_RE.exec(text);
-  if (m) return { kid: m[1], secret: Buffer.from(m[2], "hex"), audience: m[3] };
+  if (m && isAudience(m[3])) return { kid: m[1], secret: Buffer.from(m[2], "hex"), audience: m[3] };
   return null;
 }
 
@@ -101,6 +101,11 @@ function canonicalFunction(name) {
 }
 
 const AUDIENCE_RE = new RegExp(`^${AUDIENCE}$`);
+/** SPEC §3.2: the characters above, and neither key prefix (two keys run together otherwise). */
+const isAudience = (text) => AUDIENCE_RE.test(text) && !/csk1d?_/.test(text);
+
+/** SPEC §6.5: the first 8 hex digits of SHA-256 of the audience. */
+const fingerprint = (audience) => createHash("sha256").update(audience, "utf8").digest("hex").slice(0, 8);
 const NONCE_RE = /^[0-9a-f]{32,64}$/;
 
 /** SPEC §5: a Convex identifier of at most 64 characters, not only underscores. */
@@ -118,6 +123,15 @@ function canon(value) {
     return `{${keys.map((k) => `${JSON.stringify(k)}:${canon(value[k])}`).join(",")}}`;
   }
   return JSON.stringify(value);
+}
+
+/** True if the value has a `__proto__` member anywhere (SPEC §2.5: refused). */
+function hasProto(value) {
+  if (Array.isArray(value)) return value.some(hasProto);
+  if (value !== null && typeof value === "object") {
+    return Object.keys(value).some((k) => k === "__proto__" || hasProto(value[k]));
+  }
+  return false;
 }
 
 /** True if the value has a `$` key or a -0 anywhere (Convex special forms). */
@@ -190,6 +204,7 @@ test("keys.json: key strings, derivation and key sets", () => {
     assert.ok(key, `${c.name}: should parse`);
     assert.equal(key.kid, c.kid, c.name);
     assert.equal(key.audience, c.audience, c.name);
+    assert.equal(c.audience_fingerprint, c.audience === null ? null : fingerprint(c.audience), c.name);
     // The key string written back: `canonical` if given, else `key` itself.
     assert.equal(trimAscii(c.key), c.canonical ?? c.key, `${c.name}: canonical`);
   }
@@ -276,7 +291,7 @@ function signingFaults(c, defaultLimits) {
   else if (key.audience !== null && key.audience !== c.audience) {
     faults.push(["key derived for another audience", "invalid_key"]);
   }
-  if (!AUDIENCE_RE.test(c.audience)) faults.push(["audience", "malformed"]);
+  if (!isAudience(c.audience)) faults.push(["audience", "malformed"]);
   if (canonicalFunction(c.function) === null) faults.push(["function", "malformed"]);
   if (!Number.isSafeInteger(c.ts) || c.ts < 0) faults.push(["ts", "malformed"]);
   if (!NONCE_RE.test(c.nonce)) faults.push(["nonce", "malformed"]);
@@ -294,6 +309,7 @@ function signingFaults(c, defaultLimits) {
     return faults;
   }
   if (depth(args) > limits.max_depth) faults.push(["args depth", "malformed"]);
+  if (hasProto(args)) faults.push(["a __proto__ field name", "malformed"]);
   if (Object.hasOwn(args, field)) {
     faults.push(["args contain the envelope field", "malformed"]);
   } else if (!hasSpecial(args)) {

@@ -245,6 +245,8 @@ struct KeyValid {
     key: String,
     kid: String,
     audience: Option<String>,
+    /// SPEC §6.5: what messages and `inspectKey` show instead of the audience.
+    audience_fingerprint: Option<String>,
     /// The key string the parsed key writes back, when it differs from `key`
     /// (surrounding ASCII whitespace is dropped).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -552,9 +554,9 @@ fn canonical_cases() -> Canon {
     );
     c.ok("empty key and empty string", r#"{"":""}"#, r#"{"":""}"#);
     c.ok(
-        "__proto__ and constructor are ordinary keys",
-        r#"{"toString":1,"constructor":null,"__proto__":{"b":1,"a":2}}"#,
-        r#"{"__proto__":{"a":2,"b":1},"constructor":null,"toString":1}"#,
+        "constructor and toString are ordinary keys (only __proto__ is refused, below)",
+        r#"{"toString":1,"constructor":null,"valueOf":{"b":1,"a":2}}"#,
+        r#"{"constructor":null,"toString":1,"valueOf":{"a":2,"b":1}}"#,
     );
     c.ok_rep(
         "field name of 1024 bytes (Convex's maximum)",
@@ -1076,6 +1078,25 @@ fn canonical_cases() -> Canon {
         "nested field name with a control character",
         r#"{"x":{"\u001f":1}}"#,
     );
+    // SPEC §2.5: jsonToConvex would make a __proto__ member the prototype.
+    c.bad("field name __proto__", r#"{"__proto__":{"isAdmin":true}}"#);
+    c.bad(
+        "field name __proto__ in a nested object (the review's repro)",
+        r#"{"settings":{"__proto__":{"isAdmin":true},"theme":"dark"}}"#,
+    );
+    c.bad(
+        "field name __proto__ in an object inside an array",
+        r#"{"a":[{"__proto__":null}]}"#,
+    );
+    c.bad(
+        "field name __proto__ spelled with an escape (\\u005f_proto__)",
+        r#"{"\u005f_proto__":1}"#,
+    );
+    c.ok(
+        "field names next to __proto__ are ordinary (__proto, __proto___, constructor)",
+        r#"{"__proto":1,"__proto___":2,"constructor":3,"prototype":4}"#,
+        r#"{"__proto":1,"__proto___":2,"constructor":3,"prototype":4}"#,
+    );
     c.bad_rep(
         "field name of 1025 bytes (over Convex's 1024)",
         rep("{\"", "k", 1025, "\":1}"),
@@ -1301,6 +1322,7 @@ fn key_cases() -> Keys {
         key,
         kid: kid.into(),
         audience: audience.map(str::to_owned),
+        audience_fingerprint: audience.map(fingerprint),
         canonical: None,
     };
     // `key` wrapped in `before` and `after` (ASCII whitespace): parses to `key`.
@@ -1311,6 +1333,7 @@ fn key_cases() -> Keys {
                 key: format!("{before}{key}{after}"),
                 kid: String::from(kid),
                 audience: audience.map(str::to_owned),
+                audience_fingerprint: audience.map(fingerprint),
                 canonical: Some(key),
             }
         };
@@ -1504,6 +1527,25 @@ fn key_cases() -> Keys {
             "whitespace inside the key string is not trimmed: space after the prefix",
             format!("csk1_ k1_{s32}"),
         ),
+        // SPEC §6.2: one key prefix per key string. Run together, a derived key
+        // would otherwise take the next key, secret included, as its audience.
+        bad(
+            "two derived keys run together (the second would be the first's audience)",
+            format!("csk1d_k1_{d32}@{AUD}csk1d_k2_{d32}@{AUD}"),
+        ),
+        bad(
+            "a derived key and a root key run together",
+            format!("csk1d_k1_{d32}@{AUD}{}", k2()),
+        ),
+        bad(
+            "a root key and a derived key run together",
+            format!("{}csk1d_k2_{d32}@{AUD}", k1()),
+        ),
+        bad("two root keys run together", format!("{}{}", k1(), k2())),
+        bad(
+            "a derived key whose audience holds a key prefix",
+            format!("csk1d_k1_{d32}@https://csk1_x.convex.cloud"),
+        ),
     ];
 
     let derive = |name: &str, root: String, audience: &str| Derive {
@@ -1605,6 +1647,14 @@ fn key_cases() -> Keys {
             "keys separated by U+00A0 (not ASCII whitespace)",
             format!("{}\u{a0}{}", k1(), k2()),
         ),
+        ks_bad(
+            "old and new derived keys run together (the comma forgotten while rotating)",
+            format!("{}{}", derived(&k1(), AUD), derived(&k2(), AUD)),
+        ),
+        ks_bad(
+            "a derived key run into a root key, after a good key",
+            format!("{},{}{}", k2(), d3, k1()),
+        ),
     ];
     Keys {
         valid: valid_keys,
@@ -1614,6 +1664,11 @@ fn key_cases() -> Keys {
     }
 }
 
+/// SPEC §6.5, computed with `sha2` directly: 8 hex digits of SHA-256.
+fn fingerprint(audience: &str) -> String {
+    hex::encode(&<Sha256 as sha2::Digest>::digest(audience.as_bytes())[..4])
+}
+
 fn check_keys(k: &Keys, p: &mut Problems) {
     for case in &k.valid {
         let what = format!("key valid {:?}", case.name);
@@ -1621,6 +1676,11 @@ fn check_keys(k: &Keys, p: &mut Problems) {
             Ok(key) => {
                 p.expect_eq(&what, key.kid(), case.kid.as_str());
                 p.expect_eq(&what, key.audience(), case.audience.as_deref());
+                p.expect_eq(
+                    &what,
+                    key.audience_fingerprint(),
+                    case.audience_fingerprint.clone(),
+                );
                 p.expect_eq(
                     &what,
                     key.to_key_string().as_str(),
@@ -2062,6 +2122,7 @@ fn signing_invalid_cases() -> Vec<SignInvalid> {
         ("empty", ""),
         ("contains a space", "has space"),
         ("contains a comma", "a,b"),
+        ("holds a key prefix", "https://csk1d_x.convex.cloud"),
     ] {
         out.push(SignInvalid {
             audience: audience.into(),
@@ -2110,6 +2171,13 @@ fn signing_invalid_cases() -> Vec<SignInvalid> {
     out.push(SignInvalid {
         args: "[]".into(),
         ..sign_base("args are an array, not an object", "malformed")
+    });
+    out.push(SignInvalid {
+        args: r#"{"settings":{"__proto__":{"isAdmin":true},"theme":"dark"}}"#.into(),
+        ..sign_base(
+            "args holding a __proto__ member (it would become a prototype in Convex)",
+            "malformed",
+        )
     });
     out
 }
@@ -3096,6 +3164,27 @@ fn verify_cases() -> (Vec<VCase>, Vec<Sequence>) {
     v.push(vc("args: a field removed", &tamper(b, ",\"n\":1}", "}"), T).err("bad_signature"));
     v.push(
         vc(
+            "args: a __proto__ member added (it would become a prototype, unseen by the MAC)",
+            &tamper(b, "\"n\":1}", "\"n\":1,\"__proto__\":{\"isAdmin\":true}}"),
+            T,
+        )
+        .err("malformed"),
+    );
+    v.push(
+        vc(
+            "args: a __proto__ member added inside the envelope",
+            &tamper(b, "\"v\":1}", "\"v\":1,\"__proto__\":{}}"),
+            T,
+        )
+        .err("malformed"),
+    );
+    v.push(
+        vc("verifier audience holding a key prefix", b, T)
+            .audience("https://csk1_x.convex.cloud")
+            .err("malformed"),
+    );
+    v.push(
+        vc(
             "args: a field renamed",
             &tamper(b, "\"n\":1}", "\"m\":1}"),
             T,
@@ -3278,6 +3367,43 @@ fn verify_cases() -> (Vec<VCase>, Vec<Sequence>) {
             step(&format!(" {}\n", tamper(b, "\"n\":1}", "\"n\" : 1.0 }")), T).err("replayed"),
         ],
     });
+    {
+        // SPEC §8: the watermark is in ts terms, so a window widened after the
+        // store forgot a call does not let that call in again.
+        let later = sign(&k1(), AUD, "messages:send", ARGS, T + 6_000, N2);
+        let fresh = sign(&k1(), AUD, "messages:send", ARGS, T + 5_000, N3);
+        seqs.push(Sequence {
+            name: "widening the window does not reopen a call the store forgot".into(),
+            steps: vec![
+                step(b, T).max_age(1_000).ok(ok(T, 1_000)),
+                step(&later.signed_args, T + 6_000)
+                    .max_age(1_000)
+                    .ok(claims("k1", "messages:send", T + 6_000, N2, 1_000, ARGS)),
+                step(b, T + 6_000).max_age(60_000).err("replayed"),
+                step(&fresh.signed_args, T + 6_000)
+                    .max_age(60_000)
+                    .ok(claims("k1", "messages:send", T + 5_000, N3, 60_000, ARGS)),
+            ],
+        });
+        let mid = sign(&k1(), AUD, "messages:send", ARGS, T + 30_000, N2);
+        seqs.push(Sequence {
+            name: "narrowing the window, then widening it again, keeps an accepted call refused"
+                .into(),
+            steps: vec![
+                step(b, T).ok(ok(T, MAX_AGE)),
+                step(b, T + 30_000).max_age(1_000).err("expired"),
+                step(&mid.signed_args, T + 30_000).max_age(1_000).ok(claims(
+                    "k1",
+                    "messages:send",
+                    T + 30_000,
+                    N2,
+                    1_000,
+                    ARGS,
+                )),
+                step(b, T + 40_000).err("replayed"),
+            ],
+        });
+    }
     seqs.push(Sequence {
         name: "a replay to another function is a bad signature".into(),
         steps: vec![

@@ -43,7 +43,7 @@ use std::cmp::Ordering;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::{quoted, Error, ErrorCode, Result};
 
 /// Size and depth limits applied to args before and while parsing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -472,8 +472,8 @@ impl<'a> Canonicalizer<'a, '_> {
             members.sort_unstable_by(Member::cmp_key);
             if let Some(w) = members.windows(2).find(|w| w[0].key == w[1].key) {
                 return Err(Error::malformed(format!(
-                    "duplicate key {:?} in object at byte {at}",
-                    w[0].key
+                    "duplicate key {} in object at byte {at}",
+                    quoted(&w[0].key)
                 )));
             }
             // Rearrange the object's text in sorted order, through the scratch buffer.
@@ -774,7 +774,8 @@ impl<'a> Canonicalizer<'a, '_> {
             .decode_vec(text.as_bytes(), &mut self.bytes)
             .map_err(|_| {
                 Error::malformed(format!(
-                    "{name} (object at byte {at}) is not canonical padded base64: {text:?}"
+                    "{name} (object at byte {at}) is not canonical padded base64: {}",
+                    quoted(&text)
                 ))
             })?;
         let eight = |bytes: &[u8]| -> Result<[u8; 8]> {
@@ -841,20 +842,35 @@ fn lone_surrogate(unit: u16, at: usize) -> Error {
 /// Longest field name Convex accepts, in bytes.
 pub const MAX_FIELD_NAME_LEN: usize = 1024;
 
+/// The one field name Convex accepts but callsign refuses (SPEC.md §2.5).
+const PROTO: &str = "__proto__";
+
 /// Checks a field name the way Convex does: printable ASCII (0x20–0x7E), at
 /// most 1024 bytes, not starting with `$`. Rejecting here what Convex rejects
 /// gives the signer a clear error instead of an opaque one from the deployment.
+///
+/// `__proto__` is refused too: Convex's `jsonToConvex` would make such a
+/// member the object's prototype, which the handler reads but the signature,
+/// computed over the object's own members, never covered.
 fn validate_field_name(key: &str, start: usize) -> Result<()> {
     if key.starts_with('$') {
         return Err(Error::malformed(format!(
-            "field name {key:?} (object at byte {start}) starts with '$', which Convex reserves; \
-             $integer, $float and $bytes must be the only key of their object"
+            "field name {} (object at byte {start}) starts with '$', which Convex reserves; \
+             $integer, $float and $bytes must be the only key of their object",
+            quoted(key)
         )));
     }
     if let Some(c) = key.chars().find(|c| !(' '..='~').contains(c)) {
         return Err(Error::malformed(format!(
-            "field name {key:?} (object at byte {start}) contains {c:?}; \
-             Convex field names are printable ASCII (0x20 to 0x7E)"
+            "field name {} (object at byte {start}) contains {c:?}; \
+             Convex field names are printable ASCII (0x20 to 0x7E)",
+            quoted(key)
+        )));
+    }
+    if key == PROTO {
+        return Err(Error::malformed(format!(
+            "field name \"__proto__\" (object at byte {start}) is refused: in JavaScript it would \
+             set the object's prototype, which the signature does not cover"
         )));
     }
     if key.len() > MAX_FIELD_NAME_LEN {
@@ -989,8 +1005,25 @@ mod tests {
             "{\"\u{1f600}\":1}",
             "{\"a\\u007f\":1}",
             "{\"\\n\":1}",
+            // jsonToConvex would make these prototypes (SPEC.md §2.5), at any depth.
+            r#"{"__proto__":{"isAdmin":true}}"#,
+            r#"{"settings":{"__proto__":{"isAdmin":true},"theme":"dark"}}"#,
+            r#"{"a":[{"__proto__":1}]}"#,
+            r#"{"\u005f_proto__":1}"#,
+            r#"{"__proto\u005f_":1}"#,
         ] {
             assert_eq!(code(bad), ErrorCode::Malformed, "{bad:?}");
+        }
+        // Only that name: its neighbours are ordinary field names.
+        for fine in [
+            "_proto_",
+            "__proto",
+            "__proto___",
+            "__PROTO__",
+            "constructor",
+            "prototype",
+        ] {
+            assert!(canon(&format!("{{\"{fine}\":1}}")).is_ok(), "{fine}");
         }
         assert!(canon(&format!("{{\"{}\":1}}", "k".repeat(1024))).is_ok());
         assert_eq!(

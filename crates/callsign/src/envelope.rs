@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::canonical::write_string;
-use crate::error::{Error, Result};
+use crate::error::{quoted, Error, Result};
 use crate::key::validate_kid;
 use crate::message::{validate_nonce, MAX_TIMESTAMP_MS};
 
@@ -112,7 +112,8 @@ impl Envelope {
                 }
                 other => {
                     return Err(Error::malformed(format!(
-                        "the {field:?} envelope has an unknown field {other:?}"
+                        "the {field:?} envelope has an unknown field {}",
+                        quoted(other)
                     )))
                 }
             };
@@ -170,8 +171,9 @@ pub(crate) fn validate_envelope_field(name: &str) -> Result<()> {
     let rest_ok = bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_');
     if !first_ok || !rest_ok || name.len() > 64 || name.bytes().all(|b| b == b'_') {
         return Err(Error::malformed(format!(
-            "envelope field name {name:?} must be a Convex identifier: [A-Za-z_][A-Za-z0-9_]*, \
-             at most 64 characters, not only underscores"
+            "envelope field name {} must be a Convex identifier: [A-Za-z_][A-Za-z0-9_]*, \
+             at most 64 characters, not only underscores",
+            quoted(name)
         )));
     }
     Ok(())

@@ -38,11 +38,16 @@ pub enum ErrorCode {
     /// the Convex gateway's allow-list. The core never returns it; it is listed
     /// here so that every runtime knows the same codes.
     NotAllowed,
+    /// The verifier's own configuration (key set, audience) is invalid. What a
+    /// verifier that answers callers (a Convex function) reports instead of the
+    /// configuration's own `invalid_key` or `malformed`, whose detail belongs
+    /// in its log. The core never returns it.
+    Misconfigured,
 }
 
 impl ErrorCode {
     /// Every code, in a stable order.
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 11] = [
         ErrorCode::Malformed,
         ErrorCode::TooLarge,
         ErrorCode::InvalidKey,
@@ -53,6 +58,7 @@ impl ErrorCode {
         ErrorCode::Replayed,
         ErrorCode::Unsupported,
         ErrorCode::NotAllowed,
+        ErrorCode::Misconfigured,
     ];
 
     /// The code's wire string, e.g. `"bad_signature"`.
@@ -68,6 +74,7 @@ impl ErrorCode {
             ErrorCode::Replayed => "replayed",
             ErrorCode::Unsupported => "unsupported",
             ErrorCode::NotAllowed => "not_allowed",
+            ErrorCode::Misconfigured => "misconfigured",
         }
     }
 
@@ -86,7 +93,8 @@ impl fmt::Display for ErrorCode {
 /// An error from parsing, signing or verifying.
 ///
 /// Carries a stable [`ErrorCode`] and a human message meant to help debugging.
-/// Messages never contain key material or the expected MAC.
+/// Messages never contain key material or the expected MAC, and quote at most
+/// 64 characters of any input (SPEC.md §9).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Error {
     code: ErrorCode,
@@ -132,6 +140,32 @@ impl std::error::Error for Error {}
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The most characters of any input that a message quotes (SPEC.md §9).
+pub(crate) const QUOTE_MAX: usize = 64;
+
+/// `text` as a message quotes it: in double quotes, escaped as `{:?}` escapes
+/// it, cut to at most [`QUOTE_MAX`] characters of that escaped form. A cut
+/// text ends in `…"` and is followed by its length in bytes, so a message's
+/// size never depends on the size of what was sent.
+pub(crate) fn quoted(text: &str) -> String {
+    let mut out = String::with_capacity(QUOTE_MAX.min(text.len()) + 24);
+    out.push('"');
+    let mut shown = 0;
+    for c in text.chars() {
+        let escaped = c.escape_debug();
+        if shown + escaped.len() > QUOTE_MAX {
+            out.push_str("…\" (");
+            out.push_str(&text.len().to_string());
+            out.push_str(" bytes)");
+            return out;
+        }
+        shown += escaped.len();
+        out.extend(escaped);
+    }
+    out.push('"');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,5 +178,27 @@ mod tests {
         assert_eq!(ErrorCode::parse("Malformed"), None);
         let err = Error::new(ErrorCode::Expired, "late");
         assert_eq!(err.to_string(), "expired: late");
+    }
+
+    #[test]
+    fn quoting_cuts_long_input_and_gives_its_length() {
+        assert_eq!(quoted("messages:send"), r#""messages:send""#);
+        assert_eq!(quoted("a\"b\n"), r#""a\"b\n""#);
+        let exactly = "x".repeat(QUOTE_MAX);
+        assert_eq!(quoted(&exactly), format!("\"{exactly}\""));
+        let long = "y".repeat(600_000);
+        let shown = quoted(&long);
+        assert_eq!(
+            shown,
+            format!("\"{}…\" (600000 bytes)", "y".repeat(QUOTE_MAX))
+        );
+        // Escapes count as what they print: no cut escape, never more than the cap.
+        let escapes = "\u{0}".repeat(100);
+        let shown = quoted(&escapes);
+        assert!(shown.starts_with("\"\\0\\0"), "{shown}");
+        assert!(shown.len() <= QUOTE_MAX + 24, "{shown}");
+        assert!(shown.ends_with("…\" (100 bytes)"), "{shown}");
+        // Multi-byte characters are never split.
+        assert!(quoted(&"é".repeat(100)).contains(&"é".repeat(QUOTE_MAX)));
     }
 }

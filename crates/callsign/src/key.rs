@@ -15,16 +15,16 @@ use std::fmt;
 use std::str::FromStr;
 
 use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::error::{Error, Result};
+use crate::error::{quoted, Error, Result};
 use crate::message::validate_audience;
 
 pub(crate) type HmacSha256 = Hmac<Sha256>;
 
-const ROOT_PREFIX: &str = "csk1_";
-const DERIVED_PREFIX: &str = "csk1d_";
+pub(crate) const ROOT_PREFIX: &str = "csk1_";
+pub(crate) const DERIVED_PREFIX: &str = "csk1d_";
 const DERIVE_LABEL: &[u8] = b"callsign/v1/derive\n";
 
 /// Shortest accepted secret: 256 bits.
@@ -39,7 +39,9 @@ pub const MAX_KID_LEN: usize = 64;
 /// or a key derived for one audience.
 ///
 /// The secret is zeroized on drop and never appears in `Debug` or `Display`;
-/// only [`Key::to_key_string`] reveals it.
+/// only [`Key::to_key_string`] reveals it. Nor does a derived key's audience:
+/// a mangled key string can put secret digits there, so `Debug`, `Display`
+/// and every error name it by its length and fingerprint (SPEC.md §6.5).
 ///
 /// ```
 /// use callsign::Key;
@@ -48,6 +50,7 @@ pub const MAX_KID_LEN: usize = 64;
 /// let derived = root.derive("https://happy-otter-123.convex.cloud")?;
 /// assert_eq!(derived.kid(), "prod");
 /// assert_eq!(derived.audience(), Some("https://happy-otter-123.convex.cloud"));
+/// assert_eq!(derived.to_string(), "csk1d_prod_<redacted>@<36-byte audience b0a55697>");
 /// assert!(!format!("{derived:?}").contains("0a0b"));
 /// # Ok::<(), callsign::Error>(())
 /// ```
@@ -82,8 +85,24 @@ impl Key {
     }
 
     /// Parses a root or derived key string.
+    ///
+    /// A string holding a second key prefix (`csk1_` or `csk1d_`) is refused:
+    /// that is two keys run together, e.g. a key set missing a comma.
     pub fn parse(text: &str) -> Result<Key> {
         let text = text.trim_matches(|c: char| c.is_ascii_whitespace());
+        let after_prefix = text
+            .strip_prefix(DERIVED_PREFIX)
+            .or_else(|| text.strip_prefix(ROOT_PREFIX));
+        if let Some(rest) = after_prefix.filter(|rest| holds_key_prefix(rest)) {
+            return Err(Error::invalid_key(
+                if rest.contains(|c: char| c == ',' || c.is_ascii_whitespace()) {
+                    "this is several keys (a key set?) where one key string goes"
+                } else {
+                    "the key string holds a second key prefix (csk1_ or csk1d_): \
+                     two keys run together? separate them with a comma"
+                },
+            ));
+        }
         if let Some(rest) = text.strip_prefix(DERIVED_PREFIX) {
             let (kid, rest) = split_kid(rest)?;
             let (hex_part, audience) = rest.split_once('@').ok_or_else(|| {
@@ -93,7 +112,7 @@ impl Key {
             validate_audience(audience).map_err(|_| {
                 Error::invalid_key(
                     "the audience of a derived key must be 1 to 512 printable ASCII characters, \
-                     without spaces or commas",
+                     without spaces or commas (SPEC.md §3.2)",
                 )
             })?;
             Ok(Key {
@@ -122,8 +141,18 @@ impl Key {
     }
 
     /// The audience a derived key is bound to; `None` for a root key.
+    ///
+    /// For the program's own use: to show which audience a key is bound to,
+    /// print [`Key::audience_fingerprint`] instead (SPEC.md §6.5).
     pub fn audience(&self) -> Option<&str> {
         self.audience.as_deref()
+    }
+
+    /// The fingerprint of the audience a derived key is bound to (the first 8
+    /// hex digits of its SHA-256, SPEC.md §6.5); `None` for a root key.
+    /// `printf %s "$URL" | sha256sum | cut -c1-8` gives it for a URL.
+    pub fn audience_fingerprint(&self) -> Option<String> {
+        self.audience.as_deref().map(audience_fingerprint)
     }
 
     /// True for a root key (one that can derive keys for any audience).
@@ -138,8 +167,9 @@ impl Key {
     pub fn derive(&self, audience: &str) -> Result<Key> {
         if let Some(bound) = &self.audience {
             return Err(Error::invalid_key(format!(
-                "key {:?} is already derived (for {bound:?}); derive from the root key",
-                self.kid
+                "key {:?} is already derived (for the {}); derive from the root key",
+                self.kid,
+                AudienceName(bound)
             )));
         }
         validate_audience(audience)?;
@@ -188,9 +218,12 @@ impl Key {
             Some(bound) if bound == audience => self.secret.clone(),
             Some(bound) => {
                 return Err(Error::invalid_key(format!(
-                    "key {:?} is derived for audience {bound:?}, not {audience:?}",
-                    self.kid
-                )))
+                "key {:?} is derived for another audience (the {}), not for {} (fingerprint {})",
+                self.kid,
+                AudienceName(bound),
+                quoted(audience),
+                audience_fingerprint(audience)
+            )))
             }
         };
         Ok(MacKey {
@@ -210,7 +243,7 @@ impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Key")
             .field("kid", &self.kid)
-            .field("audience", &self.audience)
+            .field("audience", &self.audience.as_deref().map(AudienceName))
             .field("secret", &"<redacted>")
             .finish()
     }
@@ -220,9 +253,46 @@ impl fmt::Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.audience {
             None => write!(f, "{ROOT_PREFIX}{}_<redacted>", self.kid),
-            Some(aud) => write!(f, "{DERIVED_PREFIX}{}_<redacted>@{aud}", self.kid),
+            Some(aud) => write!(
+                f,
+                "{DERIVED_PREFIX}{}_<redacted>@{}",
+                self.kid,
+                AudienceName(aud)
+            ),
         }
     }
+}
+
+/// Shows a bound audience as `<36-byte audience b0a55697>`: its length and
+/// fingerprint, never its text (SPEC.md §6.5).
+struct AudienceName<'a>(&'a str);
+
+impl fmt::Display for AudienceName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "<{}-byte audience {}>",
+            self.0.len(),
+            audience_fingerprint(self.0)
+        )
+    }
+}
+
+impl fmt::Debug for AudienceName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// The first 8 lowercase hex digits of SHA-256 of `audience` (SPEC.md §6.5).
+pub(crate) fn audience_fingerprint(audience: &str) -> String {
+    hex::encode(&Sha256::digest(audience.as_bytes())[..4])
+}
+
+/// True if `text` contains a key prefix: in a key string, past its own
+/// prefix, that is a second key run into the first (SPEC.md §6.2).
+pub(crate) fn holds_key_prefix(text: &str) -> bool {
+    text.contains(ROOT_PREFIX) || text.contains(DERIVED_PREFIX)
 }
 
 /// The keys a verifier accepts, by key id (for rotation: old and new side by side).

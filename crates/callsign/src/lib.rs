@@ -57,7 +57,7 @@ pub use message::{
     canonical_function_name, signing_message, validate_audience, Nonce, MAX_AUDIENCE_LEN,
     MAX_FUNCTION_LEN, MAX_NONCE_HEX, MAX_TIMESTAMP_MS, MESSAGE_PREFIX, MIN_NONCE_HEX,
 };
-pub use replay::{MemoryNonceStore, NonceStore};
+pub use replay::{MemoryNonceStore, NonceRecord, NonceStore, StoreSnapshot, StoredNonce};
 pub use sign::{Clock, NonceSource, SignedCall, Signer};
 #[cfg(not(target_arch = "wasm32"))]
 pub use sign::{OsNonces, SystemClock};

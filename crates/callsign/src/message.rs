@@ -4,7 +4,8 @@ use std::fmt;
 
 use hmac::Mac;
 
-use crate::error::{Error, Result};
+use crate::error::{quoted, Error, Result};
+use crate::key::holds_key_prefix;
 
 /// First line of every v1 message; separates callsign MACs from any other
 /// use of the same key.
@@ -133,7 +134,10 @@ fn push_decimal(n: u64, out: &mut String) {
     out.extend(digits[start..].iter().map(|&d| char::from(d)));
 }
 
-/// Checks an audience: 1 to 512 printable ASCII characters, no space or comma.
+/// Checks an audience: 1 to 512 printable ASCII characters, no space or
+/// comma, and neither key prefix (`csk1_`, `csk1d_`): a derived key string
+/// ends with its audience, so one that could hold a prefix would let two keys
+/// run together parse as one (SPEC.md §3.2).
 ///
 /// The audience is compared byte for byte. For Convex it is the deployment
 /// URL exactly as `CONVEX_CLOUD_URL` gives it, e.g.
@@ -150,8 +154,14 @@ pub fn validate_audience(audience: &str) -> Result<()> {
         .find(|c| !c.is_ascii_graphic() || *c == ',')
     {
         return Err(Error::malformed(format!(
-            "audience {audience:?} contains {c:?}; allowed are printable ASCII characters except ','"
+            "audience {} contains {c:?}; allowed are printable ASCII characters except ','",
+            quoted(audience)
         )));
+    }
+    if holds_key_prefix(audience) {
+        return Err(Error::malformed(
+            "an audience cannot contain a key prefix (csk1_ or csk1d_): is a key pasted into it?",
+        ));
     }
     Ok(())
 }
@@ -171,7 +181,8 @@ pub fn canonical_function_name(name: &str) -> Result<String> {
     }
     if let Some(c) = name.chars().find(|c| !c.is_ascii_graphic()) {
         return Err(Error::malformed(format!(
-            "function name {name:?} contains {c:?}; expected Convex's \"dir/file:fn\" form"
+            "function name {} contains {c:?}; expected Convex's \"dir/file:fn\" form",
+            quoted(name)
         )));
     }
     let (module, export) = match name.rsplit_once(':') {
@@ -181,7 +192,8 @@ pub fn canonical_function_name(name: &str) -> Result<String> {
     let module = module.strip_suffix(".js").unwrap_or(module);
     if module.is_empty() || module.ends_with('/') || export.is_empty() {
         return Err(Error::malformed(format!(
-            "function name {name:?} must have a module path and an export name, as in \"dir/file:fn\""
+            "function name {} must have a module path and an export name, as in \"dir/file:fn\"",
+            quoted(name)
         )));
     }
     Ok(format!("{module}:{export}"))
@@ -239,7 +251,8 @@ pub(crate) fn validate_nonce(text: &str) -> Result<()> {
         Ok(())
     } else {
         Err(Error::malformed(format!(
-            "a nonce is {MIN_NONCE_HEX} to {MAX_NONCE_HEX} lowercase hex digits, got {text:?}"
+            "a nonce is {MIN_NONCE_HEX} to {MAX_NONCE_HEX} lowercase hex digits, got {}",
+            quoted(text)
         )))
     }
 }

@@ -7,10 +7,10 @@ use serde::Serialize;
 
 use crate::canonical::{canonicalize_args, Limits};
 use crate::envelope::{validate_envelope_field, Envelope, DEFAULT_ENVELOPE_FIELD};
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::{quoted, Error, ErrorCode, Result};
 use crate::key::{KeySet, MacKey};
 use crate::message::{canonical_function_name, describe_ms, mac_message, validate_audience};
-use crate::replay::NonceStore;
+use crate::replay::{NonceRecord, NonceStore};
 
 /// How far a call's timestamp may lie from the verifier's clock.
 ///
@@ -59,6 +59,18 @@ pub struct Verified {
     pub remember_until: u64,
     /// The verified args without the envelope, in canonical form.
     pub canonical_args: String,
+}
+
+impl Verified {
+    /// What a replay store records of this call (SPEC.md §8).
+    pub fn nonce_record(&self) -> NonceRecord<'_> {
+        NonceRecord {
+            kid: &self.kid,
+            nonce: &self.nonce,
+            ts: self.ts,
+            remember_until: self.remember_until,
+        }
+    }
 }
 
 /// Verifies signed calls for one audience.
@@ -149,6 +161,13 @@ impl Verifier {
         &self.envelope_field
     }
 
+    /// The key ids this verifier holds, in the key set's order: for the
+    /// operator's log when a call is `unknown_key` (the error does not list
+    /// them, since it may reach the caller).
+    pub fn kids(&self) -> impl Iterator<Item = &str> {
+        self.macs.iter().map(|(kid, _)| kid.as_str())
+    }
+
     /// Verifies `signed_args` (Convex JSON: args plus the envelope field) as a
     /// call to `function` at time `now_ms`.
     ///
@@ -165,14 +184,14 @@ impl Verifier {
         let envelope = Envelope::from_canonical(&self.envelope_field, &envelope_text)?;
         let function = canonical_function_name(function)?;
 
+        // The message names the call's kid, not the ones held: callers need
+        // not learn the setup (SPEC.md §9). `Verifier::kids` tells the operator.
         let mac_key = self.mac_for(&envelope.kid).ok_or_else(|| {
-            let known: Vec<&str> = self.macs.iter().map(|(kid, _)| kid.as_str()).collect();
             Error::new(
                 ErrorCode::UnknownKey,
                 format!(
-                    "no key with id {:?}; this verifier holds {}",
-                    envelope.kid,
-                    known.join(", ")
+                    "no key with id {:?} in this verifier's key set",
+                    envelope.kid
                 ),
             )
         })?;
@@ -193,9 +212,11 @@ impl Verifier {
             Error::new(
                 ErrorCode::BadSignature,
                 format!(
-                    "signature does not match key {:?} for function {function:?} on audience {:?}: \
+                    "signature does not match key {:?} for function {} on audience {}: \
                      check that the signer used this function and audience, and that the args were not changed",
-                    envelope.kid, self.audience
+                    envelope.kid,
+                    quoted(&function),
+                    quoted(&self.audience)
                 ),
             )
         })?;
@@ -221,12 +242,7 @@ impl Verifier {
         now_ms: u64,
     ) -> Result<Verified> {
         let verified = self.verify(function, signed_args, now_ms)?;
-        store.remember(
-            &verified.kid,
-            &verified.nonce,
-            verified.remember_until,
-            now_ms,
-        )?;
+        store.remember(&verified.nonce_record(), now_ms)?;
         Ok(verified)
     }
 
@@ -268,7 +284,7 @@ impl Verifier {
 
 impl fmt::Debug for Verifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kids: Vec<&str> = self.macs.iter().map(|(kid, _)| kid.as_str()).collect();
+        let kids: Vec<&str> = self.kids().collect();
         f.debug_struct("Verifier")
             .field("audience", &self.audience)
             .field("kids", &kids)
@@ -291,7 +307,7 @@ mod tests {
     }
 
     #[test]
-    fn picks_the_key_named_by_the_call_and_names_the_held_ones_otherwise() {
+    fn picks_the_key_named_by_the_call_and_never_tells_the_caller_which_it_holds() {
         let keys = KeySet::new(vec![key("new", 1), key("old", 2), key("older", 3)]).unwrap();
         let verifier = Verifier::new(&keys, AUD).unwrap();
         let nonce = Nonce::parse("00112233445566778899aabbccddeeff").unwrap();
@@ -327,7 +343,8 @@ mod tests {
         assert_eq!(err.code(), ErrorCode::UnknownKey);
         assert_eq!(
             err.message(),
-            "no key with id \"stranger\"; this verifier holds new, old, older"
+            "no key with id \"stranger\" in this verifier's key set"
         );
+        assert_eq!(verifier.kids().collect::<Vec<_>>(), ["new", "old", "older"]);
     }
 }

@@ -108,23 +108,30 @@ pub fn canonicalize(
         .map_err(thrown)
 }
 
-/// Parses a key string and describes it without its secret:
-/// `{"kid":..,"audience":..|null,"root":bool}`.
+/// Parses a key string and describes it without its secret or its audience's
+/// text (SPEC.md §6.5): `{"kid":..,"root":bool,"audience":null|{"bytes":n,"fingerprint":".."}}`.
 #[wasm_bindgen(js_name = inspectKey)]
 pub fn inspect_key(key: &str) -> Result<String, JsError> {
     let key = Key::parse(key).map_err(thrown)?;
     let mut out = String::from("{\"kid\":");
     write_string(key.kid(), &mut out);
-    out.push_str(",\"audience\":");
-    match key.audience() {
-        Some(audience) => write_string(audience, &mut out),
-        None => out.push_str("null"),
-    }
     out.push_str(if key.is_root() {
-        ",\"root\":true}"
+        ",\"root\":true"
     } else {
-        ",\"root\":false}"
+        ",\"root\":false"
     });
+    out.push_str(",\"audience\":");
+    match (key.audience(), key.audience_fingerprint()) {
+        (Some(audience), Some(fingerprint)) => {
+            out.push_str("{\"bytes\":");
+            out.push_str(&audience.len().to_string());
+            out.push_str(",\"fingerprint\":");
+            write_string(&fingerprint, &mut out);
+            out.push('}');
+        }
+        _ => out.push_str("null"),
+    }
+    out.push('}');
     Ok(out)
 }
 
@@ -297,6 +304,13 @@ impl WasmVerifier {
     #[wasm_bindgen(getter, js_name = maxBytes)]
     pub fn max_bytes(&self) -> f64 {
         self.inner.limits().max_bytes as f64
+    }
+
+    /// The key ids held, comma-separated: for the operator's log, since an
+    /// `unknown_key` error does not list them (SPEC.md §9).
+    #[wasm_bindgen(getter)]
+    pub fn kids(&self) -> String {
+        self.inner.kids().collect::<Vec<_>>().join(",")
     }
 
     /// Verifies `signed_args_json` as a call to `function` at `now_ms`.

@@ -162,3 +162,86 @@ fn a_later_now_from_one_caller_does_not_let_another_caller_replay() {
     let replay = verifier.verify_once(&store, "messages:send", &a.signed_args, TS + 59_999);
     assert_eq!(replay.unwrap_err().code(), ErrorCode::Replayed);
 }
+
+fn window(max_age_ms: u64) -> callsign::Window {
+    callsign::Window {
+        max_age_ms,
+        max_future_ms: callsign::Window::DEFAULT_MAX_FUTURE_MS,
+    }
+}
+
+/// The store forgets a call accepted under a short window; the operator then
+/// widens the window. The call, replayed, is inside the new window, and its
+/// `remember_until` under it lies past anything forgotten: only a watermark in
+/// `ts` terms (SPEC.md §8) still refuses it.
+#[test]
+fn widening_the_window_does_not_reopen_a_forgotten_call() {
+    let key = Key::from_secret("prod", &[7u8; 32]).unwrap();
+    let signer = Signer::new(&key, AUD).unwrap();
+    let keys = KeySet::from(key);
+    let short = Verifier::new(&keys, AUD)
+        .unwrap()
+        .with_window(window(1_000));
+    let wide = Verifier::new(&keys, AUD)
+        .unwrap()
+        .with_window(window(60_000));
+    let store = MemoryNonceStore::new();
+    let sign = |ts, n| {
+        signer
+            .sign_at("m:f", "{}", ts, &Nonce::from_bytes([n; 16]))
+            .unwrap()
+            .signed_args
+    };
+    let c1 = sign(TS, 1);
+    short.verify_once(&store, "m:f", &c1, TS).unwrap();
+    // A later call lets the store forget c1 (its 1 s window has passed).
+    short
+        .verify_once(&store, "m:f", &sign(TS + 6_000, 2), TS + 6_000)
+        .unwrap();
+    assert_eq!(store.len(), 1);
+    // Replayed through the widened window: still refused.
+    let replay = wide.verify_once(&store, "m:f", &c1, TS + 6_000);
+    assert_eq!(replay.unwrap_err().code(), ErrorCode::Replayed);
+    // Fresh calls are unaffected by the change.
+    wide.verify_once(&store, "m:f", &sign(TS + 5_000, 3), TS + 6_000)
+        .unwrap();
+}
+
+/// The other direction: a call accepted under a wide window, then the window
+/// narrowed. The store keeps its record for the wide window, so the call stays
+/// refused if the window is widened again while it would still be valid.
+#[test]
+fn narrowing_then_widening_the_window_keeps_the_call_refused() {
+    let key = Key::from_secret("prod", &[7u8; 32]).unwrap();
+    let signer = Signer::new(&key, AUD).unwrap();
+    let keys = KeySet::from(key);
+    let wide = Verifier::new(&keys, AUD)
+        .unwrap()
+        .with_window(window(60_000));
+    let short = Verifier::new(&keys, AUD)
+        .unwrap()
+        .with_window(window(1_000));
+    let store = MemoryNonceStore::new();
+    let sign = |ts, n| {
+        signer
+            .sign_at("m:f", "{}", ts, &Nonce::from_bytes([n; 16]))
+            .unwrap()
+            .signed_args
+    };
+    let c1 = sign(TS, 1);
+    wide.verify_once(&store, "m:f", &c1, TS).unwrap();
+    // Narrowed: c1 is now expired, and calls keep coming.
+    let expired = short.verify_once(&store, "m:f", &c1, TS + 30_000);
+    assert_eq!(expired.unwrap_err().code(), ErrorCode::Expired);
+    short
+        .verify_once(&store, "m:f", &sign(TS + 30_000, 2), TS + 30_000)
+        .unwrap();
+    assert_eq!(
+        store.len(),
+        2,
+        "c1 is kept for the wide window it was accepted under"
+    );
+    // Widened again while c1 is inside it: refused, as it was accepted once.
+    let replay = wide.verify_once(&store, "m:f", &c1, TS + 40_000);
+    assert_eq!(replay.unwrap_err().code(), ErrorCode::Replayed);
+}

@@ -102,7 +102,12 @@ fn debug_and_display_of_every_public_type_hide_secrets() {
     }
     // The redaction is visible, and the key id is not redacted.
     assert_eq!(format!("{root}"), "csk1_prod_<redacted>");
-    assert_eq!(format!("{derived}"), format!("csk1d_prod_<redacted>@{AUD}"));
+    // Nor is a derived key's audience shown: its length and fingerprint name it.
+    assert_eq!(
+        format!("{derived}"),
+        "csk1d_prod_<redacted>@<36-byte audience b0a55697>"
+    );
+    assert!(!format!("{derived:?}").contains("happy-otter"));
     assert!(format!("{root:?}").contains("prod"));
     // Only the explicit call reveals it.
     assert!(root.to_key_string().contains(SECRET));
@@ -148,6 +153,122 @@ fn key_errors_never_quote_the_key_string() {
             &hidden,
         );
     }
+}
+
+/// Keys run together (a key set missing its commas, the documented rotation
+/// done in a hurry): every pair and triple of root and derived keys, joined
+/// with no separator, with separators, and with a mix, through every entry
+/// point that takes key text. None may show a 16-digit run of any secret,
+/// whether it succeeds (Debug, Display) or fails (the error).
+#[test]
+fn keys_run_together_never_show_a_secret() {
+    let roots = [
+        Key::parse(&format!("csk1_old_{SECRET}")).unwrap(),
+        Key::parse(&format!("csk1_new_{}", SECRET.replace('9', "7"))).unwrap(),
+    ];
+    let derived_roots = [
+        Key::parse(&format!("csk1_dold_{}", SECRET.replace('a', "b"))).unwrap(),
+        Key::parse(&format!("csk1_dnew_{}", SECRET.replace('f', "e"))).unwrap(),
+    ];
+    let mut pool: Vec<String> = roots
+        .iter()
+        .map(|k| k.to_key_string().to_string())
+        .collect();
+    pool.extend(
+        derived_roots
+            .iter()
+            .map(|k| k.derive(AUD).unwrap().to_key_string().to_string()),
+    );
+    let mut hidden: Vec<String> = Vec::new();
+    for key in roots.iter().chain(&derived_roots) {
+        hidden.push(secret_of(key));
+        for aud in [AUD, OTHER_AUD] {
+            hidden.push(secret_of(&key.derive(aud).unwrap()));
+        }
+    }
+
+    let mut tuples: Vec<Vec<&str>> = Vec::new();
+    for (i, a) in pool.iter().enumerate() {
+        for (j, b) in pool.iter().enumerate() {
+            if i != j {
+                tuples.push(vec![a, b]);
+                for (k, c) in pool.iter().enumerate() {
+                    if k != i && k != j {
+                        tuples.push(vec![a, b, c]);
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(tuples.len(), 12 + 24);
+    let mut run_together = 0;
+    for keys in &tuples {
+        for seps in [
+            ["", ""],
+            [",", ","],
+            [" ", " "],
+            ["\n", "\n"],
+            [", ", ", "],
+            ["", ","],
+            [",", ""],
+        ] {
+            let seps = &seps[..keys.len() - 1];
+            let joined = seps.contains(&"");
+            let mut text = keys[0].to_owned();
+            for (sep, key) in seps.iter().zip(&keys[1..]) {
+                text.push_str(sep);
+                text.push_str(key);
+            }
+            let mut shown = Vec::new();
+            match Key::parse(&text) {
+                Ok(key) => shown.extend([format!("{key:?}"), key.to_string()]),
+                Err(e) => {
+                    assert_eq!(e.code(), ErrorCode::InvalidKey, "{text}");
+                    shown.push(e.to_string());
+                }
+            }
+            match KeySet::parse(&text) {
+                Ok(set) => {
+                    // Separated: the set holds every key, in order.
+                    assert!(!joined, "{text}");
+                    let kids: Vec<&str> = set.keys().iter().map(Key::kid).collect();
+                    assert_eq!(kids.len(), keys.len(), "{text}");
+                    shown.push(format!("{set:?}"));
+                    for aud in [AUD, OTHER_AUD] {
+                        match Verifier::new(&set, aud) {
+                            Ok(v) => shown.push(format!("{v:?}")),
+                            Err(e) => shown.push(e.to_string()),
+                        }
+                    }
+                }
+                Err(e) => {
+                    assert_eq!(e.code(), ErrorCode::InvalidKey, "{text}");
+                    assert!(joined, "{text}: {e}");
+                    assert!(e.message().contains("run together"), "{e}");
+                    run_together += 1;
+                    shown.push(e.to_string());
+                }
+            }
+            for key in keys {
+                let key = Key::parse(key).unwrap();
+                for aud in [AUD, OTHER_AUD] {
+                    match Signer::new(&key, aud) {
+                        Ok(s) => shown.push(format!("{s:?}")),
+                        Err(e) => shown.push(e.to_string()),
+                    }
+                    match key.derive(aud) {
+                        Ok(d) => shown.extend([format!("{d:?}"), d.to_string()]),
+                        Err(e) => shown.push(e.to_string()),
+                    }
+                }
+            }
+            for text in &shown {
+                assert_hidden(&format!("keys {keys:?}"), text, &hidden);
+            }
+        }
+    }
+    // Pairs have one gap (two of the joins leave it empty), triples two.
+    assert_eq!(run_together, 12 * 2 + 24 * 3);
 }
 
 #[test]
