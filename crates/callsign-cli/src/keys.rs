@@ -31,7 +31,7 @@ impl KeyArg {
     pub fn load(&self) -> Result<Key> {
         let text = present(&self.key)
             .ok_or_else(|| missing(format!("no key: pass --key or set {KEY_ENV}")))?;
-        Key::parse(text).map_err(|e| redacted(e, text))
+        Ok(Key::parse(text)?)
     }
 }
 
@@ -54,7 +54,7 @@ impl KeysArg {
     pub fn load(&self) -> Result<KeySet> {
         let text = present(&self.keys)
             .ok_or_else(|| missing(format!("no keys: pass --keys or set {KEYS_ENV}")))?;
-        KeySet::parse(text).map_err(|e| redacted(e, text))
+        Ok(KeySet::parse(text)?)
     }
 }
 
@@ -68,11 +68,19 @@ fn missing(message: String) -> CliError {
     CliError::call(ErrorCode::InvalidKey, message)
 }
 
-/// The library promises that its messages hold no secrets, but it may echo a
-/// key id, and a mangled key string can put the secret where the key id
-/// belongs (`csk1_<secret>_`). Redact rather than trust the string's shape.
-fn redacted(err: callsign::Error, key_text: &str) -> CliError {
-    CliError::from(err).map_message(|m| redact(m, &[key_text]))
+/// Everything this process was given that may be key material: every
+/// argument (a key passed without `--key` is one, and so is a mangled key) and
+/// the key variables. Every message the CLI prints is redacted against these.
+pub fn key_texts() -> Vec<String> {
+    std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .chain(
+            [KEY_ENV, KEYS_ENV]
+                .into_iter()
+                .filter_map(|v| std::env::var(v).ok()),
+        )
+        .collect()
 }
 
 /// Shortest run of hex digits that may be key material: secrets have at

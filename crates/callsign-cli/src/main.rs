@@ -31,7 +31,8 @@ the Convex function verifies it. The key is read from --key / CALLSIGN_KEY (sign
 
 On failure every command exits 1 and prints `<code>: <message>` on stderr. The codes are:
   malformed, too_large, invalid_key, unknown_key, bad_signature, expired, not_yet_valid,
-  replayed, unsupported   (the protocol's codes, SPEC.md §9)
+  replayed, unsupported   (the protocol's codes, SPEC.md §9; not_allowed and misconfigured
+                           are the Convex layer's and never come from this command)
   io                      (stdin, stdout or the --seen file failed)
   demo_failed             (`callsign demo` saw an unexpected outcome)
 Usage errors exit 2.";
@@ -69,10 +70,19 @@ fn main() -> ExitCode {
     match cli.command.run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("{err}");
+            // The library's messages hold no key material; this is the second
+            // wall, for a key mangled into a shape no rule foresaw.
+            eprintln!("{}", redacted(&err.to_string()));
             ExitCode::FAILURE
         }
     }
+}
+
+/// `text` with every hex run shared with a given key text redacted.
+fn redacted(text: &str) -> String {
+    let key_texts = keys::key_texts();
+    let key_texts: Vec<&str> = key_texts.iter().map(String::as_str).collect();
+    keys::redact(text, &key_texts)
 }
 
 /// Prints a clap error (or `--help`/`--version`), with key material redacted:
@@ -84,17 +94,6 @@ fn usage_error(err: &clap::Error) -> ExitCode {
         let _ = err.print();
         return ExitCode::SUCCESS;
     }
-    // Any argument may be a mangled key, so all of them count as key text.
-    let key_texts: Vec<String> = std::env::args_os()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .chain(
-            [keys::KEY_ENV, keys::KEYS_ENV]
-                .into_iter()
-                .filter_map(|v| std::env::var(v).ok()),
-        )
-        .collect();
-    let key_texts: Vec<&str> = key_texts.iter().map(String::as_str).collect();
-    eprint!("{}", keys::redact(&err.render().to_string(), &key_texts));
+    eprint!("{}", redacted(&err.render().to_string()));
     ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2))
 }

@@ -427,11 +427,12 @@ fn seen_file_rejects_replays_across_runs_and_forgets_expired_pairs() {
     assert!(!seen.exists());
 
     verify_at(&signed, "messages:send", TS, &["--seen", seen_arg]).ok();
-    let line = format!(
-        "{{\"kid\":\"k1\",\"nonce\":\"{NONCE}\",\"remember_until\":{}}}\n",
+    let text = format!(
+        "{{\"watermark_ts\":null,\"retention_ms\":60000}}\n\
+         {{\"kid\":\"k1\",\"nonce\":\"{NONCE}\",\"ts\":{TS},\"remember_until\":{}}}\n",
         TS + 60_000
     );
-    assert_eq!(std::fs::read_to_string(&seen).expect("seen file"), line);
+    assert_eq!(std::fs::read_to_string(&seen).expect("seen file"), text);
     verify_at(&signed, "messages:send", TS + 60_000, &["--seen", seen_arg]).fails_with("replayed");
 
     // A later call, verified after the first one's remember_until: the first
@@ -450,7 +451,9 @@ fn seen_file_rejects_replays_across_runs_and_forgets_expired_pairs() {
     assert_eq!(text.lines().count(), 2, "{text}");
     assert!(!text.contains(&format!("\"{NONCE}\"")), "{text}");
     assert!(
-        text.starts_with(&format!("{{\"dropped_through\":{}}}\n", TS + 60_000)),
+        text.starts_with(&format!(
+            "{{\"watermark_ts\":{TS},\"retention_ms\":60000}}\n"
+        )),
         "{text}"
     );
     // A run whose clock reads earlier, still inside the first call's window,
@@ -458,6 +461,16 @@ fn seen_file_rejects_replays_across_runs_and_forgets_expired_pairs() {
     verify_at(&signed, "messages:send", TS + 59_999, &["--seen", seen_arg]).fails_with("replayed");
     // No temporary files are left behind.
     assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 1);
+
+    // Nor may a run with a wider window: the watermark is in ts terms (SPEC.md
+    // §8), so the widened window's later remember_until changes nothing.
+    verify_at(
+        &signed,
+        "messages:send",
+        TS + 60_001,
+        &["--seen", seen_arg, "--max-age-ms", "120000"],
+    )
+    .fails_with("replayed");
 
     std::fs::write(&seen, "not json\n").expect("write");
     verify_at(&later, "messages:send", TS + 60_001, &["--seen", seen_arg]).fails_with("io");
@@ -554,7 +567,7 @@ fn demo_narrates_and_passes() {
         "expected replayed       got replayed       ok",
         "All 5 outcomes were as expected.",
         "csk1_k1_<redacted>",
-        "csk1d_k1_<redacted>@https://happy-otter-123.convex.cloud",
+        "csk1d_k1_<redacted>@<36-byte audience b0a55697>",
         r#""canonical_args":"{\"body\":\"Hello from the server\",\"channel\":\"general\"}""#,
     ] {
         assert!(
@@ -563,4 +576,69 @@ fn demo_narrates_and_passes() {
         );
     }
     assert!(!out.contains("UNEXPECTED"));
+}
+
+/// The library's `unknown_key` names only the call's kid (it may reach a
+/// caller); whoever runs `verify` is the operator and also learns the kids held.
+#[test]
+fn unknown_key_tells_the_operator_which_kids_are_held() {
+    let signed = sign_at(r#"{"body":"hi"}"#, "messages:send");
+    let now = TS.to_string();
+    let other = "csk1_k9_ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
+    let run = cs(
+        &[
+            "verify",
+            "--keys",
+            other,
+            "--audience",
+            AUD,
+            "--function",
+            "messages:send",
+            "--now",
+            &now,
+        ],
+        &signed,
+    );
+    assert_eq!(
+        run.fails_with("unknown_key"),
+        "unknown_key: no key with id \"k1\" in this verifier's key set; it holds k9\n"
+    );
+}
+
+/// SPEC.md §9: an error quotes at most 64 characters of any input, so a
+/// 600 KB field name gives a one-line error, not a 600 KB one.
+#[test]
+fn errors_quote_at_most_a_short_prefix_of_the_input() {
+    let name = "n".repeat(600_000);
+    for (args, input) in [
+        (
+            vec!["canon", "--max-bytes", "2000000"],
+            format!(r#"{{"${name}":1}}"#),
+        ),
+        (
+            vec![
+                "sign",
+                "--key",
+                KEY,
+                "--audience",
+                AUD,
+                "--function",
+                "m:f",
+                "--max-bytes",
+                "2000000",
+            ],
+            format!(r#"{{"é{name}":1}}"#),
+        ),
+    ] {
+        let run = cs(&args, &input);
+        let line = run.fails_with("malformed");
+        assert!(line.len() < 400, "{} bytes: {}", line.len(), &line[..200]);
+        assert!(
+            line.contains("(600001 bytes)") || line.contains("(600002 bytes)"),
+            "{line}"
+        );
+    }
+    let long_function = "f".repeat(600);
+    let run = sign_fixed(KEY, &long_function, TS, NONCE, "{}", &[]);
+    assert!(run.fails_with("malformed").len() < 400);
 }

@@ -80,7 +80,8 @@ impl Gen {
         out.push('}');
     }
 
-    /// A Convex field name: printable ASCII, not starting with `$`.
+    /// A Convex field name callsign accepts: printable ASCII, not starting
+    /// with `$`, not `__proto__` (SPEC.md §2.5; random names are shorter).
     fn key(&mut self) -> String {
         const TRICKY: &[&str] = &[
             "",
@@ -89,8 +90,9 @@ impl Gen {
             "10",
             "-1",
             "1e3",
-            "__proto__",
+            "__proto",
             "constructor",
+            "toString",
             "a\\b",
             "\"q\"",
             "~",

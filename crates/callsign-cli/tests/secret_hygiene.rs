@@ -406,3 +406,95 @@ fn every_error_code_and_the_seen_file_stay_clean() {
     };
     assert_clean("the --seen file", &as_run, &secrets);
 }
+
+/// The review's repro: `CALLSIGN_KEYS="$D_OLD$D_NEW"` (the comma forgotten
+/// while rotating) once printed the second key, secret included, as the first
+/// one's audience. Every pair and triple of root and derived keys, run together
+/// and separated, through every command that takes key text, from the
+/// environment and from flags: none prints any fragment of any secret.
+#[test]
+fn keys_run_together_never_print_a_secret() {
+    let roots = [
+        KEY.to_owned(),
+        format!("csk1_k2_{}", SECRET.replace('9', "7")),
+    ];
+    let other_roots = [
+        format!("csk1_d1_{}", SECRET.replace('a', "b")),
+        format!("csk1_d2_{}", SECRET.replace('f', "e")),
+    ];
+    let derive = |key: &str, aud: &str| {
+        cs(&["derive", "--key", key, "--audience", aud], "")
+            .ok()
+            .trim_end()
+            .to_owned()
+    };
+    let mut pool = roots.to_vec();
+    pool.extend(other_roots.iter().map(|k| derive(k, AUD)));
+    let hex_of = |key: &str| {
+        let rest = key.split_once('_').unwrap().1.split_once('_').unwrap().1;
+        rest.split('@').next().unwrap().to_owned()
+    };
+    let mut hidden = Vec::new();
+    for key in roots.iter().chain(&other_roots) {
+        hidden.push(hex_of(key));
+        for aud in [AUD, "https://sad-badger-456.convex.cloud"] {
+            hidden.push(hex_of(&derive(key, aud)));
+        }
+    }
+
+    let signed = signed_call();
+    let ts = TS.to_string();
+    let mut tuples: Vec<Vec<&str>> = Vec::new();
+    for (i, a) in pool.iter().enumerate() {
+        for (j, b) in pool.iter().enumerate().filter(|(j, _)| *j != i) {
+            tuples.push(vec![a, b]);
+            for (_, c) in pool.iter().enumerate().filter(|(k, _)| *k != i && *k != j) {
+                tuples.push(vec![a, b, c]);
+            }
+        }
+    }
+    for keys in &tuples {
+        for sep in ["", ","] {
+            let text = keys.join(sep);
+            let label = format!("{} keys joined by {sep:?}", keys.len());
+            let verify = [
+                "verify",
+                "--audience",
+                AUD,
+                "--function",
+                "f:g",
+                "--now",
+                &ts,
+            ];
+            let runs = [
+                run(callsign(&verify).env("CALLSIGN_KEYS", &text), &signed),
+                cs(&[&verify[..], &["--keys", &text]].concat(), &signed),
+                run(
+                    callsign(&["sign", "--audience", AUD, "--function", "f:g"])
+                        .env("CALLSIGN_KEY", &text),
+                    "{}",
+                ),
+                cs(&["derive", "--key", &text, "--audience", AUD], ""),
+            ];
+            for (n, r) in runs.iter().enumerate() {
+                assert_clean(&format!("{label}, command {n}"), r, &hidden);
+            }
+            // A key set is never one key; run together, it is not a key set.
+            for r in &runs[2..] {
+                r.fails_with("invalid_key");
+            }
+            if sep.is_empty() {
+                for r in &runs[..2] {
+                    assert!(
+                        r.fails_with("invalid_key").contains("run together"),
+                        "{r:?}"
+                    );
+                }
+            } else if keys.contains(&KEY) {
+                runs[0].ok();
+            } else {
+                runs[0].fails_with("unknown_key");
+            }
+        }
+    }
+}

@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use callsign::{Clock, SystemClock, Verifier, Window};
+use callsign::{Clock, ErrorCode, SystemClock, Verifier, Window};
 
 use super::CallArgs;
-use crate::error::Result;
+use crate::error::{CliError, Result};
 use crate::keys::KeysArg;
 use crate::seen::SeenFile;
 use crate::stdio::{read_stdin, write_stdout, LimitArgs};
@@ -58,11 +58,13 @@ pub struct Args {
 
     /// Reject replays using FILE as the store of accepted (kid, nonce) pairs
     ///
-    /// JSON lines {"kid","nonce","remember_until"}; a missing file is empty.
-    /// After an accepted call the file is rewritten atomically, without
-    /// expired pairs. For scripts and tests, not concurrent use: two runs at
-    /// once may both accept the same call. Without --seen, nothing stops a
-    /// replay inside the time window.
+    /// JSON lines: {"watermark_ts","retention_ms"}, then one
+    /// {"kid","nonce","ts","remember_until"} per pair; a missing file is
+    /// empty. After an accepted call the file is rewritten atomically, without
+    /// expired pairs; calls signed at or before the watermark (the latest
+    /// forgotten ts) are refused whatever the window. For scripts and tests,
+    /// not concurrent use: two runs at once may both accept the same call.
+    /// Without --seen, nothing stops a replay inside the time window.
     ///
     /// Example: --seen /var/tmp/callsign-seen.jsonl
     #[arg(long, value_name = "FILE")]
@@ -83,15 +85,31 @@ pub fn run(args: &Args) -> Result<()> {
     let input = read_stdin(limits.max_bytes)?;
     let function = &args.call.function;
     let verified = match &args.seen {
-        None => verifier.verify(function, &input, now)?,
+        None => verifier.verify(function, &input, now),
         Some(path) => {
-            let store = SeenFile::load(path, now)?;
-            let verified = verifier.verify_once(&store, function, &input, now)?;
-            store.save(now)?;
+            let seen = SeenFile::load(path)?;
+            let verified = verifier.verify_once(seen.store(), function, &input, now);
+            if verified.is_ok() {
+                seen.save(now)?;
+            }
             verified
         }
-    };
+    }
+    .map_err(|e| for_the_operator(e, &verifier))?;
     // `Verified` holds only strings and integers, which always serialize.
     let claims = serde_json::to_string(&verified).expect("Verified serializes");
     write_stdout(&claims, true)
+}
+
+/// The library's errors are fit for any caller, so `unknown_key` does not list
+/// the kids a verifier holds (SPEC.md §9). Whoever runs this command is the
+/// operator: tell them.
+fn for_the_operator(err: callsign::Error, verifier: &Verifier) -> CliError {
+    let code = err.code();
+    let cli = CliError::from(err);
+    if code != ErrorCode::UnknownKey {
+        return cli;
+    }
+    let held: Vec<&str> = verifier.kids().collect();
+    cli.map_message(|m| format!("{m}; it holds {}", held.join(", ")))
 }
