@@ -79,7 +79,10 @@ declare const process: { env: Record<string, string | undefined> };
 
 /** The table of accepted (kid, nonce) pairs. */
 export const NONCES_TABLE = "callsignNonces";
-/** The one-row table holding the highest `rememberUntil` the cleanup has dropped. */
+/**
+ * The one-row table holding the replay store's watermark (the latest `ts` the cleanup has
+ * dropped) and retention (the longest window among the nonces it has accepted).
+ */
 export const WATERMARK_TABLE = "callsignWatermark";
 
 /**
@@ -95,12 +98,19 @@ export const callsignTables = {
   [NONCES_TABLE]: defineTable({
     kid: v.string(),
     nonce: v.string(),
+    /** When the call was signed (ms): the unit of the watermark (SPEC.md §8). */
+    ts: v.number(),
     /** Until when (ms) the pair must be kept: the call's `ts` plus the window's `maxAgeMs`. */
     rememberUntil: v.number(),
   })
     .index("by_kid_nonce", ["kid", "nonce"])
-    .index("by_rememberUntil", ["rememberUntil"]),
-  [WATERMARK_TABLE]: defineTable({ droppedThrough: v.number() }),
+    .index("by_ts", ["ts"]),
+  [WATERMARK_TABLE]: defineTable({
+    /** The latest `ts` among dropped nonces: calls signed at or before it are refused. */
+    watermarkTs: v.union(v.number(), v.null()),
+    /** The longest window (`rememberUntil - ts`) of any accepted nonce: how long nonces are kept. */
+    retentionMs: v.number(),
+  }),
 };
 
 /**
@@ -122,7 +132,10 @@ export interface CallsignOptions {
    * Set it when signers call through another URL (e.g. a custom domain).
    */
   audience?: () => string | undefined;
-  /** The accepted time window. Default ±60 s. */
+  /**
+   * The accepted time window. Default ±60 s. A signed function may set its own (e.g. a
+   * shorter one for a query, whose calls can be replayed while they are valid).
+   */
   window?: Window;
   /** Limits on the signed args. Default 1 MiB, depth 63. */
   limits?: Limits;
@@ -147,6 +160,9 @@ export interface CallsignOptions {
 /** What a signed function's handler sees in `ctx.callsign`: the verified call. */
 export type CallsignClaims = Omit<Verified, "canonicalArgs">;
 
+/** What the replay store records of an accepted call (SPEC.md §8). */
+export type NonceRecord = { kid: string; nonce: string; ts: number; rememberUntil: number };
+
 type WithEnvelope<A> = A & { [DEFAULT_ENVELOPE_FIELD]: Envelope };
 
 /** A signed function's definition: Convex's `{ args, returns, handler }` with object args. */
@@ -155,6 +171,8 @@ export interface SignedDefinition<Ctx, ArgsV extends PropertyValidators, Output>
   args: ArgsV;
   /** Optional validator of the return value, as in a Convex function. */
   returns?: GenericValidator;
+  /** This function's time window, instead of the one `callsign()` was given. */
+  window?: Window;
   /** Runs after the call is verified (and, for mutations and actions, its nonce recorded). */
   handler: (ctx: Ctx & { callsign: CallsignClaims }, args: ObjectType<ArgsV>) => Output;
 }
@@ -183,14 +201,18 @@ export interface CallsignFunctions<DataModel extends GenericDataModel> {
   /**
    * A public query that runs only for signed calls. Queries cannot write, so they check the
    * signature and the time window but cannot reject replays: a captured call can be replayed
-   * until it expires. Use it only where reading the same data twice is harmless.
+   * any number of times while `ts - maxFutureMs <= now <= ts + maxAgeMs`, up to two minutes
+   * with the default window. Use it only where reading the same data twice is harmless, and
+   * consider a shorter `window` for it.
    */
   signedQuery<ArgsV extends PropertyValidators, Output>(
     definition: SignedDefinition<GenericQueryCtx<DataModel>, ArgsV, Output>,
   ): RegisteredQuery<"public", WithEnvelope<ObjectType<ArgsV>>, Output>;
   /**
    * A public mutation that runs once per signed call: its nonce is checked and recorded in the
-   * handler's own transaction, so a handler that throws leaves the nonce unused.
+   * handler's own transaction, so a handler that throws leaves the nonce unused. The same call
+   * can then be submitted again, by anyone who has seen it, until it expires: make handlers
+   * that may fail idempotent (e.g. an idempotency key in the args).
    */
   signedMutation<ArgsV extends PropertyValidators, Output>(
     definition: SignedDefinition<GenericMutationCtx<DataModel>, ArgsV, Output>,
@@ -204,7 +226,7 @@ export interface CallsignFunctions<DataModel extends GenericDataModel> {
     definition: SignedDefinition<GenericActionCtx<DataModel>, ArgsV, Output>,
   ): RegisteredAction<"public", WithEnvelope<ObjectType<ArgsV>>, Output>;
   /** Internal mutation used by signed actions and the gateway action to record a nonce. */
-  recordNonce: RegisteredMutation<"internal", { kid: string; nonce: string; rememberUntil: number }, null>;
+  recordNonce: RegisteredMutation<"internal", NonceRecord, null>;
   /**
    * Internal mutation deleting nonces whose window has passed, a batch at a time (it schedules
    * itself again while more remain). Run it from a cron:
@@ -235,18 +257,26 @@ export function callsign<DataModel extends GenericDataModel>(
   if (!Number.isInteger(batch) || batch < 1 || batch > 4000) {
     throw new Error("callsign: cleanupBatch must be an integer from 1 to 4000");
   }
-  const verifierFor = cachedVerifier(options);
+  const verifierFor = cachedVerifiers(options);
   const allowed = {
     query: allowList(options.gateway?.queries),
     mutation: allowList(options.gateway?.mutations),
     action: allowList(options.gateway?.actions),
   };
 
-  /** Verifies `signedArgs` as a call to `functionName`; Convex errors carry the code. */
-  function verify(functionName: string, signedArgs: Args): Verified {
+  /**
+   * Verifies `signedArgs` as a call to `functionName` under `window` (the function's own, or
+   * the default); Convex errors carry the code. What the caller must not learn (the kids held,
+   * what is wrong with the configuration) goes to the deployment's log instead (SPEC.md §9).
+   */
+  function verify(functionName: string, signedArgs: Args, window?: Window): Verified {
+    const verifier = verifierFor(window);
     try {
-      return verifierFor().verify(functionName, signedArgs);
+      return verifier.verify(functionName, signedArgs);
     } catch (e) {
+      if (e instanceof CallsignError && e.code === "unknown_key") {
+        console.warn(`callsign: ${e.code}: ${e.message}; this deployment holds ${verifier.kids.join(", ")}`);
+      }
       throw asConvexError(e);
     }
   }
@@ -260,6 +290,12 @@ export function callsign<DataModel extends GenericDataModel>(
     const inner = args.args as unknown;
     if (inner === null || typeof inner !== "object" || Array.isArray(inner)) {
       throw rejection("malformed", "the gateway's `args` must be an object");
+    }
+    // The spread below copies own members only: refuse a prototype here (SPEC.md §2.5), as
+    // verify refuses one on every value inside.
+    const proto = Object.getPrototypeOf(inner);
+    if (proto !== Object.prototype && proto !== null) {
+      throw rejection("malformed", "the gateway's `args` have a prototype that is not the plain one (a \"__proto__\" member?)");
     }
     if (Object.prototype.hasOwnProperty.call(inner, field)) {
       throw rejection("malformed", `the gateway's \`args\` must not contain the field \`${field}\``);
@@ -307,7 +343,7 @@ export function callsign<DataModel extends GenericDataModel>(
         args: withEnvelopeField(definition.args),
         returns: definition.returns,
         handler: async (ctx: Ctx, args: Args) => {
-          const claims = verify(await ownName(ctx), args);
+          const claims = verify(await ownName(ctx), args, definition.window);
           await record(ctx, claims);
           return definition.handler({ ...ctx, callsign: claimsOf(claims) }, withoutEnvelope(args));
         },
@@ -342,7 +378,7 @@ export function callsign<DataModel extends GenericDataModel>(
     signedAction: signed<GenericActionCtx<DataModel>>(builders.action as never, viaRecordNonce),
 
     recordNonce: builders.internalMutation({
-      args: { kid: v.string(), nonce: v.string(), rememberUntil: v.number() },
+      args: { kid: v.string(), nonce: v.string(), ts: v.number(), rememberUntil: v.number() },
       returns: v.null(),
       handler: async (ctx, record) => {
         await claimNonce(ctx.db as Db, record);
@@ -354,16 +390,23 @@ export function callsign<DataModel extends GenericDataModel>(
       args: {},
       handler: async (ctx) => {
         const db = ctx.db as Db;
-        const now = Date.now();
+        const watermark = await readWatermark(db);
+        if (watermark === null) return { deleted: 0, more: false }; // nothing accepted yet
+        // SPEC.md §8: drop in ts order, and only nonces older than every window served, so
+        // the watermark stays behind the calls that are still valid.
+        const before = Date.now() - (watermark.retentionMs as number);
         const expired = await db
           .query(NONCES_TABLE)
-          .withIndex("by_rememberUntil", (q) => q.lt("rememberUntil", now))
+          .withIndex("by_ts", (q) => q.lt("ts", before))
           .take(batch + 1);
         const doomed = expired.slice(0, batch);
         for (const row of doomed) await db.delete(row._id);
         if (doomed.length > 0) {
-          // The index is ordered: the last deleted row has the highest rememberUntil.
-          await raiseWatermark(db, doomed[doomed.length - 1]!.rememberUntil as number);
+          // The index is ordered: the last deleted row has the latest ts.
+          const latest = doomed[doomed.length - 1]!.ts as number;
+          if (watermark.watermarkTs === null || (watermark.watermarkTs as number) < latest) {
+            await db.patch(watermark._id, { watermarkTs: latest });
+          }
         }
         const more = expired.length > batch;
         if (more) await ctx.scheduler.runAfter(0, cleanupRef, {});
@@ -394,21 +437,19 @@ function asConvexError(e: unknown): unknown {
   return e instanceof CallsignError ? rejection(e.code, e.message) : e;
 }
 
-function nonceRecord(claims: Verified) {
-  return { kid: claims.kid, nonce: claims.nonce, rememberUntil: claims.rememberUntil };
+function nonceRecord(claims: Verified): NonceRecord {
+  return { kid: claims.kid, nonce: claims.nonce, ts: claims.ts, rememberUntil: claims.rememberUntil };
 }
 
 /**
  * Accepts (kid, nonce) once (SPEC.md §8): refuses a pair already recorded, or one the cleanup
- * may already have dropped (its `rememberUntil` at or below the watermark), then records it.
+ * may already have dropped (signed at or before the watermark, whatever the window), then
+ * records it, and raises the retention if this call's window is the longest yet.
  */
-async function claimNonce(
-  db: Db,
-  call: { kid: string; nonce: string; rememberUntil: number },
-): Promise<void> {
+async function claimNonce(db: Db, call: NonceRecord): Promise<void> {
   const watermark = await readWatermark(db);
-  if (watermark !== null && call.rememberUntil <= (watermark.droppedThrough as number)) {
-    throw rejection("replayed", "the call's nonce is past the replay store's retention; it may have been used");
+  if (watermark !== null && watermark.watermarkTs !== null && call.ts <= (watermark.watermarkTs as number)) {
+    throw rejection("replayed", "the call is older than what the replay store still remembers: it may already have been used");
   }
   const seen = await db
     .query(NONCES_TABLE)
@@ -417,20 +458,17 @@ async function claimNonce(
   if (seen !== null) {
     throw rejection("replayed", `the call with nonce ${call.nonce} (key ${call.kid}) was already accepted`);
   }
-  await db.insert(NONCES_TABLE, { kid: call.kid, nonce: call.nonce, rememberUntil: call.rememberUntil });
+  await db.insert(NONCES_TABLE, { kid: call.kid, nonce: call.nonce, ts: call.ts, rememberUntil: call.rememberUntil });
+  const window = call.rememberUntil - call.ts;
+  if (watermark === null) {
+    await db.insert(WATERMARK_TABLE, { watermarkTs: null, retentionMs: window });
+  } else if ((watermark.retentionMs as number) < window) {
+    await db.patch(watermark._id, { retentionMs: window });
+  }
 }
 
 async function readWatermark(db: Db) {
   return await db.query(WATERMARK_TABLE).first();
-}
-
-async function raiseWatermark(db: Db, droppedThrough: number) {
-  const current = await readWatermark(db);
-  if (current === null) {
-    await db.insert(WATERMARK_TABLE, { droppedThrough });
-  } else if ((current.droppedThrough as number) < droppedThrough) {
-    await db.patch(current._id, { droppedThrough });
-  }
 }
 
 function allowList(refs: FunctionReference<any, "internal">[] | undefined): Set<string> {
@@ -448,26 +486,37 @@ function allowList(refs: FunctionReference<any, "internal">[] | undefined): Set<
 }
 
 /**
- * A verifier built once per isolate and rebuilt when the keys or audience change (key
- * rotation with `npx convex env set` takes effect on the next call).
+ * Verifiers built once per isolate, one per window in use, all rebuilt when the keys or the
+ * audience change (key rotation with `npx convex env set` takes effect on the next call).
+ *
+ * A configuration that does not build is the operator's error, not the caller's (SPEC.md §7):
+ * the detail (already free of key material) goes to the deployment's log, and the caller gets
+ * `misconfigured` with a message that says nothing about the configuration.
  */
-function cachedVerifier(options: CallsignOptions): () => Verifier {
+function cachedVerifiers(options: CallsignOptions): (window?: Window) => Verifier {
   const keysOf = options.keys ?? (() => process.env.CALLSIGN_KEYS);
   const audienceOf = options.audience ?? (() => process.env.CONVEX_CLOUD_URL);
-  let built: { keys: string; audience: string; verifier: Verifier } | undefined;
-  return () => {
+  let built: { keys: string | undefined; audience: string | undefined; byWindow: Map<string, Verifier> } | undefined;
+  return (window = options.window) => {
     const keys = keysOf();
     const audience = audienceOf();
     if (built === undefined || built.keys !== keys || built.audience !== audience) {
-      const verifier = new Verifier(keys as string, {
-        audience: audience as string,
-        window: options.window,
-        limits: options.limits,
-      });
-      built?.verifier.free();
-      built = { keys: keys as string, audience: audience as string, verifier };
+      for (const verifier of built?.byWindow.values() ?? []) verifier.free();
+      built = { keys, audience, byWindow: new Map() };
     }
-    return built.verifier;
+    const id = `${window?.maxAgeMs ?? ""}/${window?.maxFutureMs ?? ""}`;
+    let verifier = built.byWindow.get(id);
+    if (verifier === undefined) {
+      try {
+        verifier = new Verifier(keys as string, { audience: audience as string, window, limits: options.limits });
+      } catch (e) {
+        if (!(e instanceof CallsignError)) throw e;
+        console.error(`callsign: this deployment's configuration is invalid (CALLSIGN_KEYS or its audience): ${e.code}: ${e.message}`);
+        throw rejection("misconfigured", "callsign is not set up correctly on this deployment; its logs say why");
+      }
+      built.byWindow.set(id, verifier);
+    }
+    return verifier;
   };
 }
 

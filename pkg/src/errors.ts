@@ -11,7 +11,8 @@ export type ErrorCode =
   | "not_yet_valid"
   | "replayed"
   | "unsupported"
-  | "not_allowed";
+  | "not_allowed"
+  | "misconfigured";
 
 /** Every {@link ErrorCode}, in SPEC.md §9 order. */
 export const ERROR_CODES: readonly ErrorCode[] = Object.freeze([
@@ -25,6 +26,7 @@ export const ERROR_CODES: readonly ErrorCode[] = Object.freeze([
   "replayed",
   "unsupported",
   "not_allowed",
+  "misconfigured",
 ]);
 
 const CODES: ReadonlySet<string> = new Set(ERROR_CODES);
