@@ -17,32 +17,34 @@ afterEach(() => {
 });
 
 const nonces = (t: App) =>
-  t.run(async (ctx) => (await ctx.db.query("callsignNonces").collect()).map((n) => n.rememberUntil));
+  t.run(async (ctx) => (await ctx.db.query("callsignNonces").collect()).map((n) => n.ts));
+
+/** Nonces as signed calls record them (60 s window), and the store's 60 s retention. */
+async function seed(t: App, signedAt: number[]) {
+  await t.run(async (ctx) => {
+    for (const [i, ts] of signedAt.entries()) {
+      await ctx.db.insert("callsignNonces", { kid: "ops", nonce: `n${i}`, ts, rememberUntil: ts + 60_000 });
+    }
+    await ctx.db.insert("callsignWatermark", { watermarkTs: null, retentionMs: 60_000 });
+  });
+}
 
 test("cleanup deletes only nonces whose window has passed", async () => {
   const now = Date.now();
   vi.useFakeTimers({ toFake: ["Date"], now });
   const t = newApp();
-  await t.run(async (ctx) => {
-    for (const [i, until] of [now - 5, now - 1, now, now + 1, now + 60_000].entries()) {
-      await ctx.db.insert("callsignNonces", { kid: "ops", nonce: `n${i}`, rememberUntil: until });
-    }
-  });
+  const age = (ms: number) => now - 60_000 - ms;
+  await seed(t, [age(5), age(1), age(0), age(-1), now]);
   expect(await t.mutation(internal.callsign.cleanupNonces, {})).toEqual({ deleted: 2, more: false });
-  // A call is accepted while now <= rememberUntil (SPEC §8): those with until >= now stay.
-  expect((await nonces(t)).sort()).toEqual([now, now + 1, now + 60_000]);
+  // A call is accepted while now <= ts + 60 000 (SPEC §8): those signed since now - 60 000 stay.
+  expect((await nonces(t)).sort()).toEqual([age(0), age(-1), now]);
 });
 
 test("cleanup works in bounded batches and schedules itself until done", async () => {
   const now = Date.now();
   vi.useFakeTimers({ toFake: ["Date"], now });
   const t = newApp();
-  await t.run(async (ctx) => {
-    for (let i = 0; i < 600; i++) {
-      await ctx.db.insert("callsignNonces", { kid: "ops", nonce: `n${i}`, rememberUntil: now - 1000 + i });
-    }
-    await ctx.db.insert("callsignNonces", { kid: "ops", nonce: "live", rememberUntil: now + 600_000 });
-  });
+  await seed(t, [...Array.from({ length: 600 }, (_, i) => now - 61_000 + i), now]);
   // The default batch is 256: the first run deletes 256 and schedules the next.
   expect(await t.mutation(internal.callsign.cleanupNonces, {})).toEqual({ deleted: 256, more: true });
   expect(await count(t, "callsignNonces")).toBe(601 - 256);
@@ -51,7 +53,7 @@ test("cleanup works in bounded batches and schedules itself until done", async (
   expect(await nonces(t)).toHaveLength(1);
 });
 
-test("cleanup raises the watermark; calls at or below it are refused as replayed", async () => {
+test("cleanup raises the watermark; calls signed at or before it are refused as replayed", async () => {
   const signedAt = Date.now();
   vi.useFakeTimers({ toFake: ["Date"], now: signedAt });
   const t = newApp();
@@ -59,15 +61,15 @@ test("cleanup raises the watermark; calls at or below it are refused as replayed
   vi.setSystemTime(signedAt + 60_001);
   expect(await t.mutation(internal.callsign.cleanupNonces, {})).toEqual({ deleted: 1, more: false });
   const watermark = await t.run(async (ctx) => ctx.db.query("callsignWatermark").first());
-  expect(watermark?.droppedThrough).toBe(signedAt + 60_000);
+  expect(watermark).toMatchObject({ watermarkTs: signedAt, retentionMs: 60_000 });
 
   // Concurrent requests do not read the clock in order (SPEC §8): a request whose clock
   // still reads inside the window of a call the cleanup dropped must not accept it again.
   // convex-test's clock never runs backwards, so stand in for that request with a call
-  // whose window ends exactly at the watermark, and one a millisecond past it.
+  // signed exactly at the watermark, and one a millisecond after it.
   const t0 = signedAt + 60_001;
   await t.run(async (ctx) => {
-    await ctx.db.patch(watermark!._id, { droppedThrough: t0 + 60_000 });
+    await ctx.db.patch(watermark!._id, { watermarkTs: t0 });
   });
   const atMark = signer.args(api.messages.send, { body: "at", author: "ops" }, { now: t0 });
   const pastMark = signer.args(api.messages.send, { body: "past", author: "ops" }, { now: t0 + 1 });

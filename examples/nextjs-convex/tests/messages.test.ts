@@ -161,7 +161,9 @@ test("a missing CALLSIGN_KEYS is a configuration error with a code, not a crash"
   const t = newApp();
   delete process.env.CALLSIGN_KEYS;
   const args = signer().args(api.messages.send, { body: "x", author: "w" });
-  expect(await codeOf(t.mutation(api.messages.send, args))).toBe("invalid_key");
+  // The caller learns only that the deployment is misconfigured; its log says how (SPEC §7).
+  vi.spyOn(console, "error").mockImplementation(() => {});
+  expect(await codeOf(t.mutation(api.messages.send, args))).toBe("misconfigured");
 });
 
 test("signed queries verify but cannot reject replays (documented)", async () => {
