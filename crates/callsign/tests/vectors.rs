@@ -193,6 +193,18 @@ fn canonical_vectors() {
                 Err(e) => r.fail(format!("{what}: input_hex is not hex: {e}")),
             }
             r.expect_eq(&what, code(case), ErrorCode::Malformed);
+            // The bytes are the only fault: decoded lossily (U+FFFD for each
+            // bad sequence) the input canonicalizes, except where the bad
+            // byte stands between tokens.
+            if let Ok(bytes) = hex::decode(hex_text) {
+                let lossy = canonicalize(&String::from_utf8_lossy(&bytes), &limits(case));
+                let only_fault = !name(case).contains("between tokens");
+                r.expect_eq(
+                    &format!("{what} (decoded lossily)"),
+                    lossy.is_ok(),
+                    only_fault,
+                );
+            }
             continue;
         }
         r.expect_code(
@@ -234,6 +246,11 @@ fn key_vectors() {
                     case["audience"].as_str().map(str::to_owned),
                 );
                 r.expect_eq(&what, key.is_root(), case["audience"].is_null());
+                r.expect_eq(
+                    &format!("{what} audience_fingerprint"),
+                    key.audience_fingerprint(),
+                    case["audience_fingerprint"].as_str().map(str::to_owned),
+                );
                 // Written back as `canonical` when given, else as `key` itself.
                 let canonical = case["canonical"].as_str().unwrap_or(&text);
                 r.expect_eq(
@@ -421,9 +438,50 @@ fn signing_invalid_vectors() {
     let mut r = Report::new("signing.json");
     let invalid = array(&doc, "invalid");
     r.at_least("invalid", invalid, 22);
+    // The valid call every refused one departs from, by one fault (README).
+    let base = &array(&doc, "cases")[0];
+    let fields = [
+        "key",
+        "audience",
+        "function",
+        "ts",
+        "nonce",
+        "args",
+        "envelope_field",
+        "limits",
+    ];
     for case in invalid {
         let what = r.named("invalid", case);
         r.expect_code(&what, sign_invalid(case), code(case));
+        // One fault: putting back one field of the base call makes it sign.
+        let repaired = fields.iter().any(|f| {
+            let mut repaired = case.clone();
+            repaired[*f] = base[*f].clone();
+            sign_invalid(&repaired).is_ok()
+        });
+        if !repaired {
+            r.fail(format!(
+                "{what}: no one field of {:?} makes it sign",
+                name(base)
+            ));
+        }
+        // The two size checks (SPEC §5.1): exactly one of the input and the
+        // signed args is over max_bytes.
+        if code(case) == ErrorCode::TooLarge {
+            let max = limits(case).max_bytes;
+            let mut unlimited = case.clone();
+            unlimited["limits"]["max_bytes"] = usize::MAX.into();
+            let output = sign_invalid(&unlimited).map(|s| s.signed_args.len());
+            let over = [
+                string(case, "args").len() > max,
+                output.is_ok_and(|n| n > max),
+            ];
+            r.expect_eq(
+                &format!("{what} (input over, output over)"),
+                over.iter().filter(|o| **o).count(),
+                1,
+            );
+        }
     }
     r.finish();
 }
