@@ -274,9 +274,8 @@ impl Filler {
                 self.set(at, case, "signed_args", signed.into());
             }
             ("verify.json", _) if case.get("sign").is_some() => self.fill_signed_args(at, case),
-            _ if case.get("sign").is_some() || case.get("edit").is_some() => {
-                fail(at, "sign and edit belong to verify.json cases")
-            }
+            _ if case.get("edit").is_some() => fail(at, "edit needs sign"),
+            _ if case.get("sign").is_some() => fail(at, "sign belongs to verify.json cases"),
             _ => {}
         }
     }
