@@ -15,11 +15,8 @@ function textOrRepeat(c, field) {
   return r.prefix + r.unit.repeat(r.count) + r.suffix;
 }
 
-/** Field-by-field merge of a case's limits over the file's, in the package's spelling. */
-function limitsOf(defaults = {}, own = {}) {
-  const pick = (f) => own?.[f] ?? defaults?.[f];
-  return { maxBytes: pick("max_bytes"), maxDepth: pick("max_depth") };
-}
+/** A case's limits, in the package's spelling. */
+const limitsOf = (c) => ({ maxBytes: c.limits.max_bytes, maxDepth: c.limits.max_depth });
 
 // The files only grow: fewer cases than this means a runner silently skipped a group.
 const MIN_COUNTS = { canonical: 272, keys: 82, signing: 60, verify: 136 };
@@ -59,7 +56,7 @@ export function runVectors(lib, convex, load) {
     count("canonical");
     const got = outcome(
       what,
-      () => lib.canonicalize(textOrRepeat(c, "input"), limitsOf(canonical.limits, c.limits)),
+      () => lib.canonicalize(textOrRepeat(c, "input"), limitsOf(c)),
       null,
     );
     if (got !== undefined) same(what, got, c.canonical);
@@ -80,7 +77,7 @@ export function runVectors(lib, convex, load) {
     }
     outcome(
       what,
-      () => lib.canonicalize(textOrRepeat(c, "input"), limitsOf(canonical.limits, c.limits)),
+      () => lib.canonicalize(textOrRepeat(c, "input"), limitsOf(c)),
       c.error,
     );
   }
@@ -121,12 +118,8 @@ export function runVectors(lib, convex, load) {
   for (const c of signing.cases) {
     const what = `signing.cases ${c.name}`;
     count("signing");
-    const limits = limitsOf(signing.limits, c.limits);
-    const signer = outcome(
-      what,
-      () => new lib.Signer(c.key, { audience: c.audience, limits }),
-      null,
-    );
+    const options = { audience: c.audience, limits: limitsOf(c), envelopeField: c.envelope_field };
+    const signer = outcome(what, () => new lib.Signer(c.key, options), null);
     if (!signer) continue;
     const opts = { now: c.ts, nonce: c.nonce };
     const signed = outcome(what, () => signer.signJson(c.function, c.args, opts), null);
@@ -135,14 +128,10 @@ export function runVectors(lib, convex, load) {
     // The Convex-value API: the same args as values sign to the same signature.
     const values = convex.jsonToConvex(JSON.parse(c.args));
     const asValues = outcome(what, () => signer.sign(c.function, values, opts), null);
-    if (asValues) same(`${what} sig (values)`, asValues._callsign.sig, c.sig);
+    if (asValues) same(`${what} sig (values)`, asValues[c.envelope_field].sig, c.sig);
 
     // Every case verifies at now = ts.
-    const verifier = outcome(
-      what,
-      () => new lib.Verifier(c.key, { audience: c.audience, limits }),
-      null,
-    );
+    const verifier = outcome(what, () => new lib.Verifier(c.key, options), null);
     const claims =
       verifier && outcome(what, () => verifier.verifyJson(c.function, c.signed_args, { now: c.ts }), null);
     if (claims) {
@@ -163,8 +152,8 @@ export function runVectors(lib, convex, load) {
       () =>
         new lib.Signer(c.key, {
           audience: c.audience,
-          limits: limitsOf(signing.limits, c.limits),
-          envelopeField: c.envelope_field ?? undefined,
+          limits: limitsOf(c),
+          envelopeField: c.envelope_field,
         }).signJson(c.function, c.args, { now: c.ts, nonce: c.nonce }),
       c.error,
     );
@@ -187,7 +176,6 @@ export function runVectors(lib, convex, load) {
 
   // --- verify.json --------------------------------------------------------------------
   const verify = load("verify.json");
-  const d = verify.defaults;
   /**
    * A replay store with SPEC §8's rules: records forgotten once `ts + retention < now`, the
    * retention being the longest window accepted; pairs signed at or before the latest
@@ -210,18 +198,13 @@ export function runVectors(lib, convex, load) {
   }
   /** verify + remember in `store`, like Verifier::verify_once. */
   function verifyOnce(c, store) {
-    const pick = (f) => c[f] ?? d[f];
-    const window = {
-      maxAgeMs: c.window?.max_age_ms ?? d.window.max_age_ms,
-      maxFutureMs: c.window?.max_future_ms ?? d.window.max_future_ms,
-    };
-    const verifier = new lib.Verifier(pick("keys"), {
-      audience: pick("audience"),
-      window,
-      limits: limitsOf(d.limits, c.limits),
-      envelopeField: pick("envelope_field"),
+    const verifier = new lib.Verifier(c.keys, {
+      audience: c.audience,
+      window: { maxAgeMs: c.window.max_age_ms, maxFutureMs: c.window.max_future_ms },
+      limits: limitsOf(c),
+      envelopeField: c.envelope_field,
     });
-    const claims = verifier.verifyJson(pick("function"), textOrRepeat(c, "signed_args"), {
+    const claims = verifier.verifyJson(c.function, textOrRepeat(c, "signed_args"), {
       now: c.now,
     });
     remember(store, claims, c.now);

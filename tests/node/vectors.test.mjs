@@ -155,12 +155,6 @@ function depth(value) {
   return 0;
 }
 
-/** README: a case's `limits` / `window` override the defaults field by field. */
-const mergeFields = (defaults, over) => ({
-  ...defaults,
-  ...Object.fromEntries(Object.entries(over ?? {}).filter(([, v]) => v !== null)),
-});
-
 function expand(c, field) {
   if (typeof c[field] === "string") return c[field];
   const r = c[`${field}_repeat`];
@@ -255,11 +249,11 @@ test("signing.json: messages, MACs and signed args recomputed", () => {
 
     const signed = JSON.parse(c.signed_args);
     assert.deepEqual(
-      signed._callsign,
+      signed[c.envelope_field],
       { kid: key.kid, nonce: c.nonce, sig, ts: c.ts, v: 1 },
       `${c.name}: envelope`,
     );
-    const { _callsign, ...rest } = signed;
+    const { [c.envelope_field]: _, ...rest } = signed;
     if (!hasSpecial(rest)) {
       assert.equal(canon(rest), c.canonical_args, `${c.name}: signed args minus envelope`);
       assert.equal(canon(signed), c.signed_args, `${c.name}: signed args are canonical`);
@@ -282,9 +276,8 @@ test("signing.json: function names normalize per SPEC §3.3", () => {
 });
 
 /** Every reason the signer must refuse the call `c`, as [what, code]. */
-function signingFaults(c, defaultLimits) {
-  const limits = mergeFields(defaultLimits, c.limits);
-  const field = c.envelope_field ?? "_callsign";
+function signingFaults(c) {
+  const { limits, envelope_field: field } = c;
   const faults = [];
   const key = parseKey(c.key);
   if (key === null) faults.push(["key string", "invalid_key"]);
@@ -324,48 +317,47 @@ function signingFaults(c, defaultLimits) {
 }
 
 test("signing.json: every refused call has exactly one fault, with its code", () => {
-  const { limits, cases, invalid } = load("signing.json");
+  const { cases, invalid } = load("signing.json");
   assert.ok(invalid.length >= 22, `only ${invalid.length} invalid cases`);
   for (const c of cases) {
-    assert.deepEqual(signingFaults(c, limits), [], `${c.name}: a valid case has no fault`);
+    assert.deepEqual(signingFaults(c), [], `${c.name}: a valid case has no fault`);
   }
   for (const c of invalid) {
-    const faults = signingFaults(c, limits);
+    const faults = signingFaults(c);
     assert.equal(faults.length, 1, `${c.name}: faults ${JSON.stringify(faults)}`);
     assert.equal(faults[0][1], c.error, `${c.name}: ${faults[0][0]}`);
   }
 });
 
 test("verify.json: every accepted call carries a correct MAC", () => {
-  const { defaults, cases, sequences } = load("verify.json");
+  const { cases, sequences } = load("verify.json");
   const accepted = [
     ...cases.filter((c) => c.verified),
     ...sequences.flatMap((s) => s.steps.filter((c) => c.verified).map((c) => ({ ...c, name: s.name }))),
   ];
   assert.ok(accepted.length >= 35, `only ${accepted.length} accepted calls`);
   for (const c of accepted) {
-    const setting = (f) => (f in c ? c[f] : defaults[f]);
     const v = c.verified;
-    const keys = parseKeySet(setting("keys"));
+    const keys = parseKeySet(c.keys);
     assert.ok(keys, `${c.name}: key set`);
     const key = keys.find((k) => k.kid === v.kid);
     assert.ok(key, `${c.name}: kid ${v.kid} is in the key set`);
 
     const signed = JSON.parse(expand(c, "signed_args"));
-    const field = setting("envelope_field");
+    const field = c.envelope_field;
     const envelope = signed[field];
     assert.deepEqual(
       [envelope.kid, envelope.nonce, envelope.ts, envelope.v],
       [v.kid, v.nonce, v.ts, 1],
       `${c.name}: envelope`,
     );
-    const window = mergeFields(defaults.window, c.window);
+    const { window } = c;
     assert.equal(v.remember_until, v.ts + window.max_age_ms, `${c.name}: remember_until`);
     assert.ok(c.now <= v.ts + window.max_age_ms && c.now >= v.ts - window.max_future_ms, c.name);
-    assert.equal(v.function, canonicalFunction(setting("function")), `${c.name}: function`);
+    assert.equal(v.function, canonicalFunction(c.function), `${c.name}: function`);
 
-    const message = frame([v.kid, setting("audience"), v.function, String(v.ts), v.nonce, v.canonical_args]);
-    const sig = hmac(macKey(key, setting("audience")), message).toString("hex");
+    const message = frame([v.kid, c.audience, v.function, String(v.ts), v.nonce, v.canonical_args]);
+    const sig = hmac(macKey(key, c.audience), message).toString("hex");
     assert.equal(envelope.sig, sig, `${c.name}: sig`);
 
     const rest = { ...signed };
@@ -377,20 +369,19 @@ test("verify.json: every accepted call carries a correct MAC", () => {
 test("verify.json: a verifier envelope field that is not a Convex identifier is malformed", () => {
   // The MAC does not cover the field name, so only this check stops a call
   // whose envelope sits under such a name.
-  const { defaults, cases } = load("verify.json");
+  const { cases } = load("verify.json");
   let withValidEnvelope = 0;
   for (const c of cases) {
-    const setting = (f) => (c[f] ?? defaults[f]);
-    const field = setting("envelope_field");
+    const field = c.envelope_field;
     if (isEnvelopeField(field)) continue;
     assert.equal(c.error, "malformed", c.name);
     const envelope = JSON.parse(expand(c, "signed_args"))[field];
     if (envelope === undefined) continue;
-    const key = parseKeySet(setting("keys")).find((k) => k.kid === envelope.kid);
+    const key = parseKeySet(c.keys).find((k) => k.kid === envelope.kid);
     const { [field]: _, ...rest } = JSON.parse(expand(c, "signed_args"));
-    const fn = canonicalFunction(setting("function"));
-    const message = frame([envelope.kid, setting("audience"), fn, String(envelope.ts), envelope.nonce, canon(rest)]);
-    assert.equal(envelope.sig, hmac(macKey(key, setting("audience")), message).toString("hex"), c.name);
+    const fn = canonicalFunction(c.function);
+    const message = frame([envelope.kid, c.audience, fn, String(envelope.ts), envelope.nonce, canon(rest)]);
+    assert.equal(envelope.sig, hmac(macKey(key, c.audience), message).toString("hex"), c.name);
     withValidEnvelope += 1;
   }
   assert.ok(withValidEnvelope >= 1, "no case carries a valid envelope under a non-identifier field");
@@ -401,7 +392,7 @@ test("verify.json: rejections for the key, the MAC or the window fail for exactl
   // the recomputed MAC differs from the envelope's sig. expired and
   // not_yet_valid: the MAC is right (SPEC §7 checks it first) and `now` lies
   // past the stated edge of the window.
-  const { defaults, cases, sequences } = load("verify.json");
+  const { cases, sequences } = load("verify.json");
   const reasons = new Set(["unknown_key", "bad_signature", "expired", "not_yet_valid"]);
   const rejected = [
     ...cases.filter((c) => reasons.has(c.error)),
@@ -409,10 +400,9 @@ test("verify.json: rejections for the key, the MAC or the window fail for exactl
   ];
   const checked = { unknown_key: 0, bad_signature: 0, expired: 0, not_yet_valid: 0 };
   for (const c of rejected) {
-    const setting = (f) => (c[f] ?? defaults[f]);
-    const keys = parseKeySet(setting("keys"));
+    const keys = parseKeySet(c.keys);
     assert.ok(keys, `${c.name}: the key set is valid`);
-    const field = setting("envelope_field");
+    const field = c.envelope_field;
     const signed = JSON.parse(expand(c, "signed_args"));
     const envelope = signed[field];
     const key = keys.find((k) => k.kid === envelope.kid);
@@ -424,10 +414,10 @@ test("verify.json: rejections for the key, the MAC or the window fail for exactl
     assert.ok(key, `${c.name}: kid ${envelope.kid} is in the key set`);
     const { [field]: _, ...rest } = signed;
     if (hasSpecial(rest)) continue;
-    const fn = canonicalFunction(setting("function"));
-    const message = frame([envelope.kid, setting("audience"), fn, String(envelope.ts), envelope.nonce, canon(rest)]);
-    const sig = hmac(macKey(key, setting("audience")), message).toString("hex");
-    const window = mergeFields(defaults.window, c.window);
+    const fn = canonicalFunction(c.function);
+    const message = frame([envelope.kid, c.audience, fn, String(envelope.ts), envelope.nonce, canon(rest)]);
+    const sig = hmac(macKey(key, c.audience), message).toString("hex");
+    const { window } = c;
     if (c.error === "bad_signature") {
       assert.notEqual(envelope.sig, sig, `${c.name}: the MAC must not match`);
     } else {

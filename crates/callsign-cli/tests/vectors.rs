@@ -6,7 +6,7 @@ mod common;
 use std::path::PathBuf;
 
 use common::{callsign, cs, run, Run, TempDir, AUD, KEY};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 fn load(name: &str) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -69,21 +69,6 @@ fn text(case: &Value, field: &str) -> String {
     )
 }
 
-/// `base` with the fields of `over` (an object or null) replacing its own,
-/// field by field (README: how `limits` and `window` override); a null field
-/// of `over` keeps the base's.
-fn merged(base: &Value, over: &Value) -> Value {
-    let mut out: Map<String, Value> = base.as_object().cloned().unwrap_or_default();
-    if let Some(over) = over.as_object() {
-        out.extend(
-            over.iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.clone(), v.clone())),
-        );
-    }
-    Value::Object(out)
-}
-
 /// Decodes lowercase or upper-case hex (`input_hex` of canonical.json).
 fn unhex(text: &str) -> Vec<u8> {
     assert!(text.len() % 2 == 0, "odd-length hex {text:?}");
@@ -93,7 +78,9 @@ fn unhex(text: &str) -> Vec<u8> {
         .collect()
 }
 
-fn limit_flags(limits: &Value) -> Vec<String> {
+/// The flags for a case's `limits`.
+fn limit_flags(case: &Value) -> Vec<String> {
+    let limits = &case["limits"];
     vec![
         format!("--max-bytes={}", number(limits, "max_bytes")),
         format!("--max-depth={}", number(limits, "max_depth")),
@@ -167,13 +154,12 @@ fn cli(args: &[String], stdin: &str) -> Run {
 #[test]
 fn canonical_vectors() {
     let file = load("canonical.json");
-    let defaults = &file["limits"];
     let mut report = Report::default();
     let mut cases = 0;
     for case in list_of_at_least(&file, "valid", 110) {
         cases += 1;
         let mut args = vec!["canon".to_owned()];
-        args.extend(limit_flags(&merged(defaults, &case["limits"])));
+        args.extend(limit_flags(case));
         let run = cli(&args, &text(case, "input"));
         report.output(
             string(case, "name"),
@@ -185,7 +171,7 @@ fn canonical_vectors() {
     for case in list_of_at_least(&file, "invalid", 157) {
         cases += 1;
         let mut args = vec!["canon".to_owned()];
-        args.extend(limit_flags(&merged(defaults, &case["limits"])));
+        args.extend(limit_flags(case));
         // Raw bytes that are not UTF-8 go to stdin as they are.
         let input = match case["input_hex"].as_str() {
             Some(hex) => {
@@ -278,13 +264,12 @@ fn keyset_audience(keys: &str) -> Option<&str> {
 fn signing_vectors() {
     let file = load("signing.json");
     let mut report = Report::default();
-    let defaults = &file["limits"];
     let cases = list_of_at_least(&file, "cases", 12);
     for case in cases {
         let name = string(case, "name");
         let key = string(case, "key");
         let ts = number(case, "ts");
-        let sign = sign_flags(case, defaults);
+        let sign = sign_flags(case);
         let signed = string(case, "signed_args");
         report.output(
             name,
@@ -292,13 +277,15 @@ fn signing_vectors() {
             format!("{signed}\n").as_bytes(),
         );
 
-        let verify = vec![
+        let mut verify = vec![
             "verify".to_owned(),
             format!("--keys={key}"),
             format!("--audience={}", string(case, "audience")),
             format!("--function={}", string(case, "function")),
+            format!("--envelope-field={}", string(case, "envelope_field")),
             format!("--now={ts}"),
         ];
+        verify.extend(limit_flags(case));
         let kid = key
             .split('_')
             .nth(1)
@@ -313,7 +300,7 @@ fn signing_vectors() {
 }
 
 /// `callsign sign` flags for a signing.json case (valid or refused).
-fn sign_flags(case: &Value, default_limits: &Value) -> Vec<String> {
+fn sign_flags(case: &Value) -> Vec<String> {
     // `--flag=value` passes empty values (`--function=`) as they are.
     let mut sign = vec![
         "sign".to_owned(),
@@ -322,22 +309,19 @@ fn sign_flags(case: &Value, default_limits: &Value) -> Vec<String> {
         format!("--function={}", string(case, "function")),
         format!("--now={}", number(case, "ts")),
         format!("--nonce={}", string(case, "nonce")),
+        format!("--envelope-field={}", string(case, "envelope_field")),
     ];
-    if let Some(field) = case["envelope_field"].as_str() {
-        sign.push(format!("--envelope-field={field}"));
-    }
-    sign.extend(limit_flags(&merged(default_limits, &case["limits"])));
+    sign.extend(limit_flags(case));
     sign
 }
 
 #[test]
 fn signing_invalid_vectors() {
     let file = load("signing.json");
-    let defaults = &file["limits"];
     let mut report = Report::default();
     let invalid = list_of_at_least(&file, "invalid", 22);
     for case in invalid {
-        let sign = sign_flags(case, defaults);
+        let sign = sign_flags(case);
         report.error(
             string(case, "name"),
             &cli(&sign, string(case, "args")),
@@ -389,36 +373,20 @@ fn function_name_vectors() {
     report.finish("signing.json (functions)", checks);
 }
 
-/// The `verify` flags for a case or step: `defaults` overridden by its fields.
-fn verify_flags(defaults: &Value, case: &Value) -> Vec<String> {
-    let field = |name: &str| {
-        if case[name].is_null() {
-            defaults[name].clone()
-        } else {
-            case[name].clone()
-        }
-    };
-    let window = merged(&defaults["window"], &case["window"]);
+/// The `verify` flags for a case or step.
+fn verify_flags(case: &Value) -> Vec<String> {
+    let window = &case["window"];
     let mut args = vec![
         "verify".to_owned(),
-        format!("--keys={}", field("keys").as_str().expect("keys")),
-        format!(
-            "--audience={}",
-            field("audience").as_str().expect("audience")
-        ),
-        format!(
-            "--function={}",
-            field("function").as_str().expect("function")
-        ),
-        format!(
-            "--envelope-field={}",
-            field("envelope_field").as_str().expect("envelope_field")
-        ),
+        format!("--keys={}", string(case, "keys")),
+        format!("--audience={}", string(case, "audience")),
+        format!("--function={}", string(case, "function")),
+        format!("--envelope-field={}", string(case, "envelope_field")),
         format!("--now={}", number(case, "now")),
-        format!("--max-age-ms={}", number(&window, "max_age_ms")),
-        format!("--max-future-ms={}", number(&window, "max_future_ms")),
+        format!("--max-age-ms={}", number(window, "max_age_ms")),
+        format!("--max-future-ms={}", number(window, "max_future_ms")),
     ];
-    args.extend(limit_flags(&merged(&defaults["limits"], &case["limits"])));
+    args.extend(limit_flags(case));
     args
 }
 
@@ -433,11 +401,10 @@ fn check_verify(report: &mut Report, name: &str, case: &Value, run: &Run) {
 #[test]
 fn verify_vectors() {
     let file = load("verify.json");
-    let defaults = &file["defaults"];
     let mut report = Report::default();
     let mut cases = 0;
     for case in list_of_at_least(&file, "cases", 123) {
-        let args = verify_flags(defaults, case);
+        let args = verify_flags(case);
         if expressible(&args) {
             cases += 1;
             let run = cli(&args, &text(case, "signed_args"));
@@ -451,7 +418,7 @@ fn verify_vectors() {
         for (i, step) in list(sequence, "steps").iter().enumerate() {
             cases += 1;
             let name = format!("{} (step {})", string(sequence, "name"), i + 1);
-            let mut args = verify_flags(defaults, step);
+            let mut args = verify_flags(step);
             args.push(format!("--seen={}", seen.display()));
             let mut cmd = callsign(&[]);
             cmd.args(&args);

@@ -2,8 +2,9 @@
 //!
 //! Every test collects all failing cases and reports them together. Each file
 //! must also hold at least a minimum number of cases, so that deleting vectors
-//! is noticed. Regenerate the files with
-//! `cargo run -p callsign --example gen_vectors`.
+//! is noticed. Every case states all its settings (the files have no
+//! defaults); after editing a file, fill in its computed values with
+//! `cargo run -p callsign --example fill_vectors`.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -64,24 +65,9 @@ fn text_or_repeat(case: &Value, field: &str) -> String {
     )
 }
 
-/// A case's override of a default (README: absent or null means the default).
-fn setting<'a>(defaults: &'a Value, case: &'a Value, field: &str) -> &'a Value {
-    match case.get(field) {
-        Some(v) if !v.is_null() => v,
-        _ => &defaults[field],
-    }
-}
-
-/// The limits of a case: each field of its own `limits` over the same field
-/// of the defaults (field-wise, README).
-fn limits(defaults: &Value, over: &Value) -> Limits {
-    let pick = |f: &str| {
-        over[f]
-            .as_u64()
-            .or_else(|| defaults[f].as_u64())
-            .map(|n| usize::try_from(n).expect("fits usize"))
-            .unwrap_or_else(|| panic!("limits need {f:?}"))
-    };
+/// A case's `limits`.
+fn limits(case: &Value) -> Limits {
+    let pick = |f: &str| usize::try_from(uint(&case["limits"], f)).expect("fits usize");
     Limits {
         max_bytes: pick("max_bytes"),
         max_depth: pick("max_depth"),
@@ -166,7 +152,6 @@ impl Report {
 fn canonical_vectors() {
     let doc = load("canonical.json");
     let mut r = Report::new("canonical.json");
-    let defaults = &doc["limits"];
     let valid = array(&doc, "valid");
     let invalid = array(&doc, "invalid");
     r.at_least("valid", valid, 110);
@@ -174,7 +159,7 @@ fn canonical_vectors() {
 
     for case in valid {
         let what = r.named("valid", case);
-        let limits = limits(defaults, &case["limits"]);
+        let limits = limits(case);
         let want = string(case, "canonical");
         match canonicalize(&text_or_repeat(case, "input"), &limits) {
             Ok(got) => r.expect_eq(&what, got.as_str(), want.as_str()),
@@ -208,12 +193,23 @@ fn canonical_vectors() {
                 Err(e) => r.fail(format!("{what}: input_hex is not hex: {e}")),
             }
             r.expect_eq(&what, code(case), ErrorCode::Malformed);
+            // The bytes are the only fault: decoded lossily (U+FFFD for each
+            // bad sequence) the input canonicalizes, except where the bad
+            // byte stands between tokens.
+            if let Ok(bytes) = hex::decode(hex_text) {
+                let lossy = canonicalize(&String::from_utf8_lossy(&bytes), &limits(case));
+                let only_fault = !name(case).contains("between tokens");
+                r.expect_eq(
+                    &format!("{what} (decoded lossily)"),
+                    lossy.is_ok(),
+                    only_fault,
+                );
+            }
             continue;
         }
-        let limits = limits(defaults, &case["limits"]);
         r.expect_code(
             &what,
-            canonicalize(&text_or_repeat(case, "input"), &limits),
+            canonicalize(&text_or_repeat(case, "input"), &limits(case)),
             code(case),
         );
     }
@@ -250,6 +246,11 @@ fn key_vectors() {
                     case["audience"].as_str().map(str::to_owned),
                 );
                 r.expect_eq(&what, key.is_root(), case["audience"].is_null());
+                r.expect_eq(
+                    &format!("{what} audience_fingerprint"),
+                    key.audience_fingerprint(),
+                    case["audience_fingerprint"].as_str().map(str::to_owned),
+                );
                 // Written back as `canonical` when given, else as `key` itself.
                 let canonical = case["canonical"].as_str().unwrap_or(&text);
                 r.expect_eq(
@@ -320,7 +321,6 @@ fn key_vectors() {
 fn signing_vectors() {
     let doc = load("signing.json");
     let mut r = Report::new("signing.json");
-    let defaults = &doc["limits"];
     let cases = array(&doc, "cases");
     r.at_least("cases", cases, 12);
 
@@ -330,6 +330,7 @@ fn signing_vectors() {
         let function = string(case, "function");
         let ts = uint(case, "ts");
         let nonce = string(case, "nonce");
+        let field = string(case, "envelope_field");
         let key = match Key::parse(&string(case, "key")) {
             Ok(key) => key,
             Err(e) => {
@@ -339,7 +340,8 @@ fn signing_vectors() {
         };
         let signed = Nonce::parse(&nonce).and_then(|n| {
             Signer::new(&key, &audience)?
-                .with_limits(limits(defaults, &case["limits"]))
+                .with_limits(limits(case))
+                .with_envelope_field(&field)?
                 .sign_at(&function, &string(case, "args"), ts, &n)
         });
         let call = match signed {
@@ -398,6 +400,7 @@ fn signing_vectors() {
 
         // Every signing vector verifies at now = ts with the same key.
         let verified = Verifier::new(&KeySet::from(key.clone()), &audience)
+            .and_then(|v| v.with_limits(limits(case)).with_envelope_field(&field))
             .and_then(|v| v.verify(&function, &signed_args, ts));
         match verified {
             Ok(v) => {
@@ -415,13 +418,11 @@ fn signing_vectors() {
 }
 
 /// Signs one `invalid` case the way the README maps it onto the library.
-fn sign_invalid(defaults: &Value, case: &Value) -> callsign::Result<callsign::SignedCall> {
+fn sign_invalid(case: &Value) -> callsign::Result<callsign::SignedCall> {
     let key = Key::parse(&string(case, "key"))?;
-    let mut signer = Signer::new(&key, &string(case, "audience"))?
-        .with_limits(limits(defaults, &case["limits"]));
-    if let Some(field) = case["envelope_field"].as_str() {
-        signer = signer.with_envelope_field(field)?;
-    }
+    let signer = Signer::new(&key, &string(case, "audience"))?
+        .with_limits(limits(case))
+        .with_envelope_field(&string(case, "envelope_field"))?;
     let nonce = Nonce::parse(&string(case, "nonce"))?;
     signer.sign_at(
         &string(case, "function"),
@@ -437,9 +438,50 @@ fn signing_invalid_vectors() {
     let mut r = Report::new("signing.json");
     let invalid = array(&doc, "invalid");
     r.at_least("invalid", invalid, 22);
+    // The valid call every refused one departs from, by one fault (README).
+    let base = &array(&doc, "cases")[0];
+    let fields = [
+        "key",
+        "audience",
+        "function",
+        "ts",
+        "nonce",
+        "args",
+        "envelope_field",
+        "limits",
+    ];
     for case in invalid {
         let what = r.named("invalid", case);
-        r.expect_code(&what, sign_invalid(&doc["limits"], case), code(case));
+        r.expect_code(&what, sign_invalid(case), code(case));
+        // One fault: putting back one field of the base call makes it sign.
+        let repaired = fields.iter().any(|f| {
+            let mut repaired = case.clone();
+            repaired[*f] = base[*f].clone();
+            sign_invalid(&repaired).is_ok()
+        });
+        if !repaired {
+            r.fail(format!(
+                "{what}: no one field of {:?} makes it sign",
+                name(base)
+            ));
+        }
+        // The two size checks (SPEC §5.1): exactly one of the input and the
+        // signed args is over max_bytes.
+        if code(case) == ErrorCode::TooLarge {
+            let max = limits(case).max_bytes;
+            let mut unlimited = case.clone();
+            unlimited["limits"]["max_bytes"] = usize::MAX.into();
+            let output = sign_invalid(&unlimited).map(|s| s.signed_args.len());
+            let over = [
+                string(case, "args").len() > max,
+                output.is_ok_and(|n| n > max),
+            ];
+            r.expect_eq(
+                &format!("{what} (input over, output over)"),
+                over.iter().filter(|o| **o).count(),
+                1,
+            );
+        }
     }
     r.finish();
 }
@@ -467,34 +509,18 @@ fn function_name_vectors() {
 }
 
 /// Verifies one case or step with `store` (README: `verify` then remember).
-fn run_verify(
-    defaults: &Value,
-    case: &Value,
-    store: &MemoryNonceStore,
-) -> callsign::Result<Verified> {
-    let text = |f: &str| -> String {
-        setting(defaults, case, f)
-            .as_str()
-            .unwrap_or_else(|| panic!("{f:?} must be a string"))
-            .to_owned()
-    };
-    // `window`, like `limits`, overrides field by field.
-    let window = |f: &str| {
-        setting(&defaults["window"], &case["window"], f)
-            .as_u64()
-            .unwrap_or_else(|| panic!("window {f:?} must be an unsigned integer"))
-    };
-    let keys = KeySet::parse(&text("keys"))?;
-    let verifier = Verifier::new(&keys, &text("audience"))?
+fn run_verify(case: &Value, store: &MemoryNonceStore) -> callsign::Result<Verified> {
+    let keys = KeySet::parse(&string(case, "keys"))?;
+    let verifier = Verifier::new(&keys, &string(case, "audience"))?
         .with_window(Window {
-            max_age_ms: window("max_age_ms"),
-            max_future_ms: window("max_future_ms"),
+            max_age_ms: uint(&case["window"], "max_age_ms"),
+            max_future_ms: uint(&case["window"], "max_future_ms"),
         })
-        .with_limits(limits(&defaults["limits"], &case["limits"]))
-        .with_envelope_field(&text("envelope_field"))?;
+        .with_limits(limits(case))
+        .with_envelope_field(&string(case, "envelope_field"))?;
     verifier.verify_once(
         store,
-        &text("function"),
+        &string(case, "function"),
         &text_or_repeat(case, "signed_args"),
         uint(case, "now"),
     )
@@ -536,7 +562,6 @@ fn check_outcome(r: &mut Report, what: &str, case: &Value, got: callsign::Result
 fn verify_vectors() {
     let doc = load("verify.json");
     let mut r = Report::new("verify.json");
-    let defaults = &doc["defaults"];
     let cases = array(&doc, "cases");
     let sequences = array(&doc, "sequences");
     r.at_least("cases", cases, 123);
@@ -550,7 +575,7 @@ fn verify_vectors() {
 
     for case in cases {
         let what = r.named("cases", case);
-        let got = run_verify(defaults, case, &MemoryNonceStore::new());
+        let got = run_verify(case, &MemoryNonceStore::new());
         check_outcome(&mut r, &what, case, got);
     }
     for seq in sequences {
@@ -561,7 +586,7 @@ fn verify_vectors() {
             r.fail(format!("{what}: a sequence needs at least two steps"));
         }
         for (i, step) in steps.iter().enumerate() {
-            let got = run_verify(defaults, step, &store);
+            let got = run_verify(step, &store);
             check_outcome(&mut r, &format!("{what} step {}", i + 1), step, got);
         }
     }

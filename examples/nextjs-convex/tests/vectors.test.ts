@@ -15,25 +15,25 @@ import { afterEach, expect, test, vi } from "vitest";
 import schema from "../convex/schema";
 import { action, internalMutation, mutation, query } from "../convex/_generated/server";
 
-type Window = { max_age_ms?: number; max_future_ms?: number };
-type Limits = { max_bytes?: number; max_depth?: number };
+type Window = { max_age_ms: number; max_future_ms: number };
+type Limits = { max_bytes: number; max_depth: number };
+/** A case or step: every setting is stated in it (the file has no defaults). */
 type Case = {
   name: string;
   signed_args?: string;
   now: number;
-  function?: string;
-  keys?: string;
-  audience?: string;
-  window?: Window;
-  limits?: Limits;
-  envelope_field?: string;
+  function: string;
+  keys: string;
+  audience: string;
+  window: Window;
+  limits: Limits;
+  envelope_field: string;
   error?: string;
   verified?: { kid: string; function: string; ts: number; nonce: string; remember_until: number };
 };
 const file = JSON.parse(
   readFileSync(new URL("../../../tests/vectors/verify.json", import.meta.url), "utf8"),
-) as { defaults: Required<Omit<Case, "name" | "now" | "error" | "verified">>; cases: Case[]; sequences: { name: string; steps: Case[] }[] };
-const d = file.defaults;
+) as { cases: Case[]; sequences: { name: string; steps: Case[] }[] };
 // What runs today (of 126 cases; the rest cannot be sent as a Convex call, see delivered()).
 // New vectors raise these; a change that silently skipped cases fails.
 const MIN_RAN = 99;
@@ -52,7 +52,7 @@ afterEach(() => {
  */
 function delivered(c: Case): { args: Record<string, Value> } | { skip: string } {
   if (typeof c.signed_args !== "string") return { skip: "generated text (size limit case)" };
-  if ((c.envelope_field ?? d.envelope_field) !== "_callsign") return { skip: "custom envelope field" };
+  if (c.envelope_field !== "_callsign") return { skip: "custom envelope field" };
   let args: Value;
   try {
     args = jsonToConvex(JSON.parse(c.signed_args));
@@ -77,11 +77,9 @@ function delivered(c: Case): { args: Record<string, Value> } | { skip: string } 
   return { args: args as Record<string, Value> };
 }
 
-/** A case's window, in the package's spelling. */
-const windowOf = (c: Case) => ({
-  maxAgeMs: c.window?.max_age_ms ?? d.window.max_age_ms,
-  maxFutureMs: c.window?.max_future_ms ?? d.window.max_future_ms,
-});
+/** A case's window and limits, in the package's spelling. */
+const windowOf = (c: Case) => ({ maxAgeMs: c.window.max_age_ms, maxFutureMs: c.window.max_future_ms });
+const limitsOf = (c: Case) => ({ maxBytes: c.limits.max_bytes, maxDepth: c.limits.max_depth });
 
 /**
  * A fresh app whose `messages:<name>` functions all verify with this case's settings. The
@@ -91,13 +89,10 @@ function appFor(c: Case, window = windowOf(c)) {
   const fns = callsign(
     { query, mutation, action, internalMutation },
     {
-      keys: () => c.keys ?? d.keys,
-      audience: () => c.audience ?? d.audience,
+      keys: () => c.keys,
+      audience: () => c.audience,
       window,
-      limits: {
-        maxBytes: c.limits?.max_bytes ?? d.limits.max_bytes,
-        maxDepth: c.limits?.max_depth ?? d.limits.max_depth,
-      },
+      limits: limitsOf(c),
     },
   );
   const probe = (fields: string[]) =>
@@ -138,11 +133,7 @@ async function outcome(t: ReturnType<ReturnType<typeof appFor>>, fn: string, arg
  */
 function misconfigured(c: Case): boolean {
   try {
-    new Verifier(c.keys ?? d.keys, {
-      audience: c.audience ?? d.audience,
-      window: windowOf(c),
-      limits: { maxBytes: c.limits?.max_bytes ?? d.limits.max_bytes, maxDepth: c.limits?.max_depth ?? d.limits.max_depth },
-    }).free();
+    new Verifier(c.keys, { audience: c.audience, window: windowOf(c), limits: limitsOf(c) }).free();
     return false;
   } catch {
     return true;
@@ -165,7 +156,7 @@ test("every deliverable verify vector gives Rust's outcome through a signed muta
   const skipped: Record<string, number> = {};
   const skip = (why: string) => (skipped[why] = (skipped[why] ?? 0) + 1);
   for (const c of file.cases) {
-    const fn = routable(c.function ?? d.function);
+    const fn = routable(c.function);
     if (fn === null) {
       skip("not a name a deployment can have");
       continue;
@@ -208,7 +199,7 @@ test("the replay sequences give Rust's outcomes through one app's replay store",
       Object.assign(window, windowOf(step));
       // Rust's store forgets what has expired before each check; here the cleanup does.
       await t.mutation(makeFunctionReference<"mutation">("callsign:cleanupNonces"), {});
-      const fn = routable(step.function ?? d.function)!;
+      const fn = routable(step.function)!;
       expectOutcome({ ...step, name: `${s.name} @${step.now}` }, await outcome(t, fn, (input as { args: Record<string, Value> }).args));
       steps++;
     }
