@@ -64,8 +64,8 @@ pub struct Key {
 impl Key {
     /// Builds a root key from a key id and secret bytes (32 to 64 bytes).
     ///
-    /// Use this where randomness comes from outside (e.g. the WASM face);
-    /// on native targets [`Key::generate`] draws the secret itself.
+    /// Use this where the secret comes from outside; [`Key::generate`] draws
+    /// one itself.
     pub fn from_secret(kid: &str, secret: &[u8]) -> Result<Key> {
         validate_kid(kid)?;
         check_secret_len(secret.len(), MAX_SECRET_BYTES)?;
@@ -76,11 +76,11 @@ impl Key {
         })
     }
 
-    /// Generates a new root key with a 256-bit secret from the OS.
-    #[cfg(not(target_arch = "wasm32"))]
+    /// Generates a new root key with a 256-bit random secret (on `wasm32`
+    /// from `crypto.getRandomValues`).
     pub fn generate(kid: &str) -> Result<Key> {
         let mut secret = Zeroizing::new([0u8; MIN_SECRET_BYTES]);
-        crate::sign::fill_from_os(secret.as_mut())?;
+        crate::random::fill(secret.as_mut())?;
         Key::from_secret(kid, secret.as_ref())
     }
 

@@ -31,9 +31,13 @@
 //! # Ok::<(), callsign::Error>(())
 //! ```
 //!
-//! Nothing in this crate reads the clock or OS randomness on `wasm32`:
-//! verification takes `now` as an argument, and signing there needs an
-//! injected [`Clock`] and [`NonceSource`] (or [`Signer::sign_at`]).
+//! Randomness is drawn only when a call asks for it, never up front:
+//! [`Key::generate`] and [`Nonce::generate`] (natively also a [`Signer`]'s
+//! default nonce source) draw from the operating system, or on `wasm32`
+//! from `crypto.getRandomValues`, which is how the npm package's wasm engine
+//! makes new keys and nonces. No clock is read on `wasm32`: verification
+//! always takes `now` as an argument, and signing there needs an injected
+//! [`Clock`] and [`NonceSource`] (or [`Signer::sign_at`]).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -43,6 +47,7 @@ mod envelope;
 mod error;
 mod key;
 mod message;
+mod random;
 mod replay;
 mod sign;
 mod verify;

@@ -210,11 +210,10 @@ impl Nonce {
         Nonce(hex::encode(bytes))
     }
 
-    /// Draws a 128-bit nonce from the OS.
-    #[cfg(not(target_arch = "wasm32"))]
+    /// Draws a random 128-bit nonce (on `wasm32` from `crypto.getRandomValues`).
     pub fn generate() -> Result<Nonce> {
         let mut bytes = [0u8; 16];
-        crate::sign::fill_from_os(&mut bytes)?;
+        crate::random::fill(&mut bytes)?;
         Ok(Nonce::from_bytes(bytes))
     }
 

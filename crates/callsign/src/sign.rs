@@ -68,13 +68,6 @@ impl NonceSource for OsNonces {
     }
 }
 
-/// Fills `buf` from the operating system's CSPRNG.
-#[cfg(not(target_arch = "wasm32"))]
-pub(crate) fn fill_from_os(buf: &mut [u8]) -> Result<()> {
-    getrandom::fill(buf)
-        .map_err(|e| Error::new(ErrorCode::Unsupported, format!("no OS randomness: {e}")))
-}
-
 /// The result of signing: the args to send, and what went into them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]

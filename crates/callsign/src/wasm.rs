@@ -78,16 +78,6 @@ fn limits(max_bytes: Option<f64>, max_depth: Option<f64>) -> Result<Limits, Erro
     })
 }
 
-/// Fills `bytes` from `crypto.getRandomValues`.
-fn random(bytes: &mut [u8]) -> Result<(), Error> {
-    getrandom::fill(bytes).map_err(|e| {
-        Error::new(
-            ErrorCode::Unsupported,
-            format!("no randomness available (crypto.getRandomValues): {e}"),
-        )
-    })
-}
-
 /// The stable error codes, comma-separated, in [`ErrorCode::ALL`] order.
 #[wasm_bindgen(js_name = errorCodes)]
 pub fn error_codes() -> String {
@@ -154,9 +144,7 @@ pub fn derive_key(root: &str, audience: &str) -> Result<String, JsError> {
 /// Generates a new 256-bit root key with id `kid`; returns its key string.
 #[wasm_bindgen(js_name = generateKey)]
 pub fn generate_key(kid: &str) -> Result<String, JsError> {
-    let mut secret = zeroize::Zeroizing::new([0u8; 32]);
-    random(secret.as_mut_slice()).map_err(thrown)?;
-    let key = Key::from_secret(kid, secret.as_slice()).map_err(thrown)?;
+    let key = Key::generate(kid).map_err(thrown)?;
     Ok(key.to_key_string().to_string())
 }
 
@@ -247,11 +235,7 @@ impl WasmSigner {
             let ts = whole(now_ms, "now")?;
             let nonce = match nonce {
                 Some(text) => Nonce::parse(&text)?,
-                None => {
-                    let mut bytes = [0u8; 16];
-                    random(&mut bytes)?;
-                    Nonce::from_bytes(bytes)
-                }
+                None => Nonce::generate()?,
             };
             self.inner.sign_at(function, utf8(args_json)?, ts, &nonce)
         };
