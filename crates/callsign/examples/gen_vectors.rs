@@ -17,9 +17,10 @@
 
 use std::path::{Path, PathBuf};
 
+use callsign::spec::{self, signing_message};
 use callsign::{
-    canonicalize, signing_message, Error, Key, KeySet, Limits, MemoryNonceStore, Nonce, NonceStore,
-    SignedCall, Signer, Verified, Verifier, Window,
+    canonicalize, Error, Key, KeySet, Limits, MemoryNonceStore, Nonce, NonceStore, SignedCall,
+    Signer, Verified, Verifier, Window,
 };
 use hmac::{Hmac, KeyInit, Mac};
 use serde::Serialize;
@@ -2338,11 +2339,11 @@ fn check_functions(cases: &[FunctionCase], p: &mut Problems) {
         match (&c.canonical, c.error) {
             (Some(want), None) => p.expect_eq(
                 &what,
-                callsign::canonical_function_name(&c.input).map_err(|e| e.to_string()),
+                spec::canonical_function_name(&c.input).map_err(|e| e.to_string()),
                 Ok(want.clone()),
             ),
             (None, Some(code)) => {
-                p.expect_code(&what, callsign::canonical_function_name(&c.input), code)
+                p.expect_code(&what, spec::canonical_function_name(&c.input), code)
             }
             _ => unreachable!(),
         }

@@ -5,13 +5,7 @@ use serde::Serialize;
 use crate::canonical::write_string;
 use crate::error::{quoted, Error, Result};
 use crate::key::validate_kid;
-use crate::message::{validate_nonce, MAX_TIMESTAMP_MS};
-
-/// Default name of the reserved args field that carries the [`Envelope`].
-pub const DEFAULT_ENVELOPE_FIELD: &str = "_callsign";
-
-/// Envelope format version carried in its `v` field.
-pub const ENVELOPE_VERSION: u64 = 1;
+use crate::spec::{validate_nonce, ENVELOPE_VERSION, MAX_TIMESTAMP_MS};
 
 /// What a signer adds to the args: `{"kid", "nonce", "sig", "ts", "v"}`.
 ///

@@ -19,21 +19,14 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::error::{quoted, Error, Result};
-use crate::message::validate_audience;
+use crate::spec::{
+    holds_key_prefix, validate_audience, DERIVED_PREFIX, MAX_KID_LEN, MAX_SECRET_BYTES,
+    MIN_SECRET_BYTES, ROOT_PREFIX,
+};
 
 pub(crate) type HmacSha256 = Hmac<Sha256>;
 
-pub(crate) const ROOT_PREFIX: &str = "csk1_";
-pub(crate) const DERIVED_PREFIX: &str = "csk1d_";
 const DERIVE_LABEL: &[u8] = b"callsign/v1/derive\n";
-
-/// Shortest accepted secret: 256 bits.
-pub const MIN_SECRET_BYTES: usize = 32;
-/// Longest accepted root secret: 512 bits (one SHA-256 block; longer keys
-/// would be hashed by HMAC and gain nothing).
-pub const MAX_SECRET_BYTES: usize = 64;
-/// Longest accepted key id.
-pub const MAX_KID_LEN: usize = 64;
 
 /// A signing or verification key: a key id plus a secret, either a root key
 /// or a key derived for one audience.
@@ -287,12 +280,6 @@ impl fmt::Debug for AudienceName<'_> {
 /// The first 8 lowercase hex digits of SHA-256 of `audience` (SPEC.md §6.5).
 pub(crate) fn audience_fingerprint(audience: &str) -> String {
     hex::encode(&Sha256::digest(audience.as_bytes())[..4])
-}
-
-/// True if `text` contains a key prefix: in a key string, past its own
-/// prefix, that is a second key run into the first (SPEC.md §6.2).
-pub(crate) fn holds_key_prefix(text: &str) -> bool {
-    text.contains(ROOT_PREFIX) || text.contains(DERIVED_PREFIX)
 }
 
 /// The keys a verifier accepts, by key id (for rotation: old and new side by side).

@@ -46,22 +46,20 @@ mod canonical;
 mod envelope;
 mod error;
 mod key;
-mod message;
+mod nonce;
 mod random;
 mod replay;
 mod sign;
+pub mod spec;
 mod verify;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 
-pub use canonical::{canonicalize, Limits, MAX_FIELD_NAME_LEN};
-pub use envelope::{Envelope, DEFAULT_ENVELOPE_FIELD, ENVELOPE_VERSION};
+pub use canonical::{canonicalize, Limits};
+pub use envelope::Envelope;
 pub use error::{Error, ErrorCode, Result};
-pub use key::{Key, KeySet, MAX_KID_LEN, MAX_SECRET_BYTES, MIN_SECRET_BYTES};
-pub use message::{
-    canonical_function_name, signing_message, validate_audience, Nonce, MAX_AUDIENCE_LEN,
-    MAX_FUNCTION_LEN, MAX_NONCE_HEX, MAX_TIMESTAMP_MS, MESSAGE_PREFIX, MIN_NONCE_HEX,
-};
+pub use key::{Key, KeySet};
+pub use nonce::Nonce;
 pub use replay::{MemoryNonceStore, NonceRecord, NonceStore, StoreSnapshot, StoredNonce};
 pub use sign::{Clock, NonceSource, SignedCall, Signer};
 #[cfg(not(target_arch = "wasm32"))]

@@ -6,11 +6,13 @@ use std::sync::Arc;
 use hmac::Mac;
 
 use crate::canonical::{canonicalize_args, write_string, Limits};
-use crate::envelope::{validate_envelope_field, Envelope, DEFAULT_ENVELOPE_FIELD};
+use crate::envelope::{validate_envelope_field, Envelope};
 use crate::error::{Error, ErrorCode, Result};
 use crate::key::{Key, MacKey};
-use crate::message::{
-    canonical_function_name, mac_message, validate_audience, Nonce, MAX_TIMESTAMP_MS,
+use crate::nonce::Nonce;
+use crate::spec::{
+    canonical_function_name, mac_message, validate_audience, DEFAULT_ENVELOPE_FIELD,
+    MAX_TIMESTAMP_MS,
 };
 
 /// A source of the current time in milliseconds since the Unix epoch.

@@ -16,11 +16,11 @@
 use wasm_bindgen::prelude::*;
 
 use crate::canonical::write_string;
-use crate::envelope::DEFAULT_ENVELOPE_FIELD;
 use crate::error::{Error, ErrorCode};
 use crate::key::{Key, KeySet};
-use crate::message::{Nonce, MAX_TIMESTAMP_MS};
+use crate::nonce::Nonce;
 use crate::sign::Signer;
+use crate::spec::{DEFAULT_ENVELOPE_FIELD, MAX_TIMESTAMP_MS};
 use crate::verify::{Verified, Verifier, Window};
 use crate::Limits;
 

@@ -1,6 +1,6 @@
 //! The subcommands: one module each, holding its flags and its `run`.
 
-use callsign::DEFAULT_ENVELOPE_FIELD;
+use callsign::spec::DEFAULT_ENVELOPE_FIELD;
 use clap::Subcommand;
 
 use crate::error::Result;
