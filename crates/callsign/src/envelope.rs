@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::canonical::write_string;
 use crate::error::{quoted, Error, Result};
 use crate::key::validate_kid;
-use crate::spec::{validate_nonce, ENVELOPE_VERSION, MAX_TIMESTAMP_MS};
+use crate::spec::{is_lower_hex, validate_nonce, ENVELOPE_VERSION, MAX_TIMESTAMP_MS};
 
 /// What a signer adds to the args: `{"kid", "nonce", "sig", "ts", "v"}`.
 ///
@@ -134,12 +134,7 @@ impl Envelope {
             .map_err(|e| Error::malformed(format!("envelope kid: {}", e.message())))?;
         validate_nonce(&envelope.nonce)
             .map_err(|e| Error::malformed(format!("envelope nonce: {}", e.message())))?;
-        if envelope.sig.len() != 64
-            || !envelope
-                .sig
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
+        if envelope.sig.len() != 64 || !is_lower_hex(&envelope.sig) {
             return Err(Error::malformed(
                 "envelope sig must be 64 lowercase hex digits (HMAC-SHA256)",
             ));

@@ -20,8 +20,8 @@ use zeroize::Zeroizing;
 
 use crate::error::{quoted, Error, Result};
 use crate::spec::{
-    holds_key_prefix, validate_audience, DERIVED_PREFIX, MAX_KID_LEN, MAX_SECRET_BYTES,
-    MIN_SECRET_BYTES, ROOT_PREFIX,
+    holds_key_prefix, is_lower_hex, validate_audience, DERIVED_PREFIX, MAX_KID_LEN,
+    MAX_SECRET_BYTES, MIN_SECRET_BYTES, ROOT_PREFIX,
 };
 
 pub(crate) type HmacSha256 = Hmac<Sha256>;
@@ -426,11 +426,7 @@ fn split_kid(rest: &str) -> Result<(&str, &str)> {
 // Errors about a key string never quote any part of it: a mistyped string can
 // put secret digits where the kid or audience belongs.
 fn decode_secret(hex_part: &str, max_bytes: usize) -> Result<Zeroizing<Vec<u8>>> {
-    if !hex_part
-        .bytes()
-        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        || hex_part.len() % 2 != 0
-    {
+    if !is_lower_hex(hex_part) || hex_part.len() % 2 != 0 {
         return Err(Error::invalid_key(
             "the secret of a key string must be lowercase hex with an even number of digits",
         ));

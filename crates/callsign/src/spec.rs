@@ -240,10 +240,7 @@ pub fn canonical_function_name(name: &str) -> Result<String> {
 /// Checks a nonce: 32 to 64 lowercase hex digits (SPEC.md §3.5).
 pub(crate) fn validate_nonce(text: &str) -> Result<()> {
     let ok_len = (MIN_NONCE_HEX..=MAX_NONCE_HEX).contains(&text.len());
-    let ok_chars = text
-        .bytes()
-        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    if ok_len && ok_chars {
+    if ok_len && is_lower_hex(text) {
         Ok(())
     } else {
         Err(Error::malformed(format!(
@@ -251,6 +248,13 @@ pub(crate) fn validate_nonce(text: &str) -> Result<()> {
             quoted(text)
         )))
     }
+}
+
+/// True if every byte of `text` is a lowercase hex digit (`0-9a-f`), the
+/// one form secrets, nonces and signatures take (SPEC.md §3.5, §5, §6.2).
+pub(crate) fn is_lower_hex(text: &str) -> bool {
+    text.bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 #[cfg(test)]
@@ -296,5 +300,14 @@ mod tests {
         let a = signing_message("k", "a:b", "c", 1, &"0".repeat(32), "{}");
         let b = signing_message("k", "a", "b:c", 1, &"0".repeat(32), "{}");
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn lower_hex_is_digits_and_a_to_f_only() {
+        assert!(is_lower_hex("0123456789abcdef"));
+        assert!(is_lower_hex(""));
+        for bad in ["A", "0F", "g", "0x1", " 00", "é"] {
+            assert!(!is_lower_hex(bad), "{bad:?}");
+        }
     }
 }
