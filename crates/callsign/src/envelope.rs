@@ -1,7 +1,5 @@
 //! The envelope: how key id, timestamp, nonce and signature travel inside the args.
 
-use serde::Serialize;
-
 use crate::canonical::write_string;
 use crate::error::{quoted, Error, Result};
 use crate::key::validate_kid;
@@ -10,8 +8,8 @@ use crate::spec::{is_lower_hex, validate_nonce, ENVELOPE_VERSION, MAX_TIMESTAMP_
 /// What a signer adds to the args: `{"kid", "nonce", "sig", "ts", "v"}`.
 ///
 /// The audience and function name are not sent: the verifier knows its own,
-/// and the signature binds them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// and the signature binds them. [`Envelope::to_json`] writes its wire form.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Envelope {
     /// Key id of the key that signed.
     pub kid: String,

@@ -3,7 +3,6 @@
 use std::fmt;
 
 use hmac::Mac;
-use serde::Serialize;
 
 use crate::canonical::{canonicalize_args, Limits};
 use crate::envelope::{validate_envelope_field, Envelope};
@@ -44,7 +43,7 @@ impl Default for Window {
 }
 
 /// What a successful verification proves.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Verified {
     /// Id of the key that signed.
