@@ -966,8 +966,9 @@ fn push_escaped(c: char, out: &mut String) {
     }
 }
 
-/// Writes a string as JCS (ECMAScript `JSON.stringify`) does.
-pub(crate) fn write_string(s: &str, out: &mut String) {
+/// Appends `s` to `out` as a JSON string in canonical form (SPEC.md §2.6):
+/// escaped exactly as JCS (ECMAScript's `JSON.stringify`) escapes it.
+pub fn write_string(s: &str, out: &mut String) {
     out.push('"');
     let mut run_start = 0;
     for (i, &b) in s.as_bytes().iter().enumerate() {

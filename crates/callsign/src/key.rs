@@ -69,8 +69,9 @@ impl Key {
         })
     }
 
-    /// Generates a new root key with a 256-bit random secret (on `wasm32`
-    /// from `crypto.getRandomValues`).
+    /// Generates a new root key with a 256-bit secret from the OS's CSPRNG
+    /// (on `wasm32`, with the `getrandom` feature, from getrandom's backend).
+    #[cfg(any(not(target_arch = "wasm32"), feature = "getrandom"))]
     pub fn generate(kid: &str) -> Result<Key> {
         let mut secret = Zeroizing::new([0u8; MIN_SECRET_BYTES]);
         crate::random::fill(secret.as_mut())?;

@@ -33,9 +33,11 @@
 //!
 //! Randomness is drawn only when a call asks for it, never up front:
 //! [`Key::generate`] and [`Nonce::generate`] (natively also a [`Signer`]'s
-//! default nonce source) draw from the operating system, or on `wasm32`
-//! from `crypto.getRandomValues`, which is how the npm package's wasm engine
-//! makes new keys and nonces. No clock is read on `wasm32`: verification
+//! default nonce source) draw from the operating system's CSPRNG through
+//! `getrandom`. On `wasm32` they exist with the `getrandom` feature and draw
+//! from the backend the final module gives getrandom: the npm package's
+//! module (`crates/callsign-wasm`) makes its new keys and nonces this way,
+//! from `crypto.getRandomValues`. No clock is read on `wasm32`: verification
 //! always takes `now` as an argument, and signing there needs an injected
 //! [`Clock`] and [`NonceSource`] (or [`Signer::sign_at`]).
 
@@ -52,8 +54,6 @@ mod replay;
 mod sign;
 pub mod spec;
 mod verify;
-#[cfg(target_arch = "wasm32")]
-pub mod wasm;
 
 pub use canonical::{canonicalize, Limits};
 pub use envelope::Envelope;

@@ -16,7 +16,9 @@ impl Nonce {
         Nonce(hex::encode(bytes))
     }
 
-    /// Draws a random 128-bit nonce (on `wasm32` from `crypto.getRandomValues`).
+    /// Draws a 128-bit nonce from the OS's CSPRNG (on `wasm32`, with the
+    /// `getrandom` feature, from getrandom's backend).
+    #[cfg(any(not(target_arch = "wasm32"), feature = "getrandom"))]
     pub fn generate() -> Result<Nonce> {
         let mut bytes = [0u8; 16];
         crate::random::fill(&mut bytes)?;

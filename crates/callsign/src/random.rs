@@ -1,9 +1,12 @@
 //! The one source of randomness: the operating system's CSPRNG, through `getrandom`.
 //!
-//! Everything that draws random bytes ([`crate::Key::generate`],
-//! [`crate::Nonce::generate`] and so [`crate::OsNonces`]) draws them here,
-//! and only when called: nothing reads randomness up front. On `wasm32` the
-//! bytes come from `crypto.getRandomValues` (getrandom's `wasm_js` backend).
+//! Everything that draws random bytes (`Key::generate`, `Nonce::generate`
+//! and so `OsNonces`) draws them here, and only when called: nothing reads
+//! randomness up front. On `wasm32` this exists only with the `getrandom`
+//! feature, and the bytes come from the backend the final module gives
+//! getrandom (`crypto.getRandomValues` in the npm package's).
+
+#![cfg(any(not(target_arch = "wasm32"), feature = "getrandom"))]
 
 use crate::error::{Error, ErrorCode, Result};
 

@@ -10,7 +10,7 @@ use hmac::Mac;
 
 use crate::error::{quoted, Error, Result};
 
-pub use crate::canonical::MAX_FIELD_NAME_LEN;
+pub use crate::canonical::{write_string as write_canonical_string, MAX_FIELD_NAME_LEN};
 
 // --- The signing message (SPEC.md §3).
 
