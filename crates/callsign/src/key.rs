@@ -464,13 +464,20 @@ mod tests {
     const ROOT: &str = "csk1_prod_000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
     const AUD: &str = "https://happy-otter-123.convex.cloud";
 
-    fn assert_zeroized_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+    /// Compiles only if `T`, inferred from the argument, wipes itself on drop.
+    fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>(_: &T) {}
 
     #[test]
-    fn secrets_are_wiped_on_drop_by_type() {
-        // The secret's storage type wipes itself; a change of type that lost
-        // this would stop compiling here.
-        assert_zeroized_on_drop::<Zeroizing<Vec<u8>>>();
+    fn the_secret_field_of_every_key_wipes_itself_on_drop() {
+        // `T` is the type of `Key::secret` itself, whatever it is declared as:
+        // a change of the field to a type that does not wipe (a plain
+        // `Vec<u8>`, an array) stops this from compiling.
+        let root = Key::parse(ROOT).unwrap();
+        wiped_on_drop(&root.secret);
+        let derived = root.derive(AUD).unwrap();
+        wiped_on_drop(&derived.secret);
+        let generated = Key::generate("k").unwrap();
+        wiped_on_drop(&generated.secret);
     }
 
     #[test]
