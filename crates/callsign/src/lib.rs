@@ -44,6 +44,23 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+// The modules, bottom layer first; each uses only modules above it in this
+// list (tests aside):
+//
+//   error      Error, ErrorCode: the stable codes (SPEC.md §9)
+//   random     the one source of randomness (getrandom)
+//   canonical  canonical args (SPEC.md §2): mod.rs the API and limits,
+//              parser.rs, numbers.rs, strings.rs
+//   spec       public: the protocol's constants and per-field rules (§3, §5, §6)
+//   key        Key, KeySet, derivation (§6)
+//   nonce      Nonce (§3.5)
+//   envelope   Envelope (§5)
+//   replay     NonceStore, MemoryNonceStore (§8)
+//   sign       Signer (§5.1)
+//   verify     Verifier (§7)
+//
+// The WebAssembly face that the npm package wraps is its own crate,
+// crates/callsign-wasm.
 mod canonical;
 mod envelope;
 mod error;
