@@ -11,9 +11,10 @@
 
 use std::sync::OnceLock;
 
+use callsign::spec::canonical_function_name;
 use callsign::{
-    canonical_function_name, canonicalize as canon, Error, ErrorCode, Key, KeySet, Limits,
-    MemoryNonceStore, Nonce, Signer, Verified, Verifier,
+    canonicalize as canon, Error, ErrorCode, Key, KeySet, Limits, MemoryNonceStore, Nonce, Signer,
+    Verified, Verifier,
 };
 
 /// The audience of the vectors (`verify.json` defaults).

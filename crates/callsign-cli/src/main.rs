@@ -31,10 +31,10 @@ the Convex function verifies it. The key is read from --key / CALLSIGN_KEY (sign
 
 On failure every command exits 1 and prints `<code>: <message>` on stderr. The codes are:
   malformed, too_large, invalid_key, unknown_key, bad_signature, expired, not_yet_valid,
-  replayed, unsupported   (the protocol's codes, SPEC.md §9; not_allowed and misconfigured
-                           are the Convex layer's and never come from this command)
-  io                      (stdin, stdout or the --seen file failed)
-  demo_failed             (`callsign demo` saw an unexpected outcome)
+  replayed, unsupported       (the protocol's codes, SPEC.md §9)
+  not_allowed, misconfigured  (also in SPEC.md §9, but the Convex layer's: never from this command)
+  io                          (stdin, stdout or the --seen file failed)
+  demo_failed                 (`callsign demo` saw an unexpected outcome)
 Usage errors exit 2.";
 
 const EXAMPLES: &str = "\

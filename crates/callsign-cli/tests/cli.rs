@@ -534,6 +534,56 @@ fn help_documents_every_command_and_flag() {
     }
 }
 
+/// `--help` names every code of SPEC.md §9, the two that only the Convex layer
+/// returns on a line of their own that says so, and the CLI's own two.
+#[test]
+fn help_lists_every_error_code_of_the_spec() {
+    let spec = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../SPEC.md"))
+        .expect("SPEC.md");
+    let start = spec.find("\n## 9. Error codes\n").expect("SPEC.md §9");
+    let end = start + spec[start..].find("\n## 10.").expect("SPEC.md §10");
+    let table: Vec<&str> = spec[start..end]
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `")?.split_once("` |"))
+        .map(|(code, _)| code)
+        .collect();
+    assert!(table.len() >= 11, "{table:?}");
+
+    let help = cs(&["--help"], "").ok();
+    let list = help
+        .split_once("The codes are:\n")
+        .and_then(|(_, rest)| rest.split_once("\nUsage errors"))
+        .map(|(list, _)| list)
+        .expect("--help lists the codes");
+    // Each line: codes separated by commas, then a note in parentheses.
+    let lines: Vec<(Vec<&str>, &str)> = list
+        .lines()
+        .map(|line| {
+            let (codes, note) = line.split_once('(').unwrap_or((line, ""));
+            let codes = codes.split([',', ' ']).filter(|c| !c.is_empty()).collect();
+            (codes, note)
+        })
+        .collect();
+    let mut listed: Vec<&str> = lines.iter().flat_map(|(codes, _)| codes.clone()).collect();
+    listed.sort_unstable();
+    let mut expected: Vec<&str> = table.iter().copied().chain(["io", "demo_failed"]).collect();
+    expected.sort_unstable();
+    assert_eq!(listed, expected, "{list}");
+    for (codes, note) in &lines {
+        let convex_only = codes
+            .iter()
+            .any(|c| ["not_allowed", "misconfigured"].contains(c));
+        assert_eq!(
+            convex_only,
+            note.contains("the Convex layer's"),
+            "{codes:?} ({note}"
+        );
+        if convex_only {
+            assert_eq!(codes, &["not_allowed", "misconfigured"], "{list}");
+        }
+    }
+}
+
 /// The per-flag blocks of the Options section of a long help.
 fn flag_blocks(help: &str) -> Vec<String> {
     let options = help

@@ -1,23 +1,15 @@
 //! The envelope: how key id, timestamp, nonce and signature travel inside the args.
 
-use serde::Serialize;
-
 use crate::canonical::write_string;
 use crate::error::{quoted, Error, Result};
 use crate::key::validate_kid;
-use crate::message::{validate_nonce, MAX_TIMESTAMP_MS};
-
-/// Default name of the reserved args field that carries the [`Envelope`].
-pub const DEFAULT_ENVELOPE_FIELD: &str = "_callsign";
-
-/// Envelope format version carried in its `v` field.
-pub const ENVELOPE_VERSION: u64 = 1;
+use crate::spec::{is_lower_hex, validate_nonce, ENVELOPE_VERSION, MAX_TIMESTAMP_MS};
 
 /// What a signer adds to the args: `{"kid", "nonce", "sig", "ts", "v"}`.
 ///
 /// The audience and function name are not sent: the verifier knows its own,
-/// and the signature binds them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// and the signature binds them. [`Envelope::to_json`] writes its wire form.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Envelope {
     /// Key id of the key that signed.
     pub kid: String,
@@ -140,12 +132,7 @@ impl Envelope {
             .map_err(|e| Error::malformed(format!("envelope kid: {}", e.message())))?;
         validate_nonce(&envelope.nonce)
             .map_err(|e| Error::malformed(format!("envelope nonce: {}", e.message())))?;
-        if envelope.sig.len() != 64
-            || !envelope
-                .sig
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
+        if envelope.sig.len() != 64 || !is_lower_hex(&envelope.sig) {
             return Err(Error::malformed(
                 "envelope sig must be 64 lowercase hex digits (HMAC-SHA256)",
             ));

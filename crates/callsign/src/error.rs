@@ -46,7 +46,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    /// Every code, in a stable order.
+    /// Every code, in the order of SPEC.md §9's table.
     pub const ALL: [ErrorCode; 11] = [
         ErrorCode::Malformed,
         ErrorCode::TooLarge,
@@ -178,6 +178,22 @@ mod tests {
         assert_eq!(ErrorCode::parse("Malformed"), None);
         let err = Error::new(ErrorCode::Expired, "late");
         assert_eq!(err.to_string(), "expired: late");
+    }
+
+    #[test]
+    fn codes_are_the_spec_table_in_its_order() {
+        // SPEC.md §9 lists the codes, one table row each; the npm package checks
+        // its ERROR_CODES against the same table (pkg/test/api.test.mjs).
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../SPEC.md");
+        let spec = std::fs::read_to_string(path).expect("SPEC.md");
+        let start = spec.find("\n## 9. Error codes\n").expect("SPEC.md §9");
+        let end = start + spec[start..].find("\n## 10.").expect("SPEC.md §10");
+        let table: Vec<&str> = spec[start..end]
+            .lines()
+            .filter_map(|line| line.strip_prefix("| `")?.split_once("` |"))
+            .map(|(code, _)| code)
+            .collect();
+        assert_eq!(table, ErrorCode::ALL.map(ErrorCode::as_str));
     }
 
     #[test]

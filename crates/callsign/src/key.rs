@@ -19,21 +19,14 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::error::{quoted, Error, Result};
-use crate::message::validate_audience;
+use crate::spec::{
+    holds_key_prefix, is_lower_hex, validate_audience, DERIVED_PREFIX, MAX_KID_LEN,
+    MAX_SECRET_BYTES, MIN_SECRET_BYTES, ROOT_PREFIX,
+};
 
 pub(crate) type HmacSha256 = Hmac<Sha256>;
 
-pub(crate) const ROOT_PREFIX: &str = "csk1_";
-pub(crate) const DERIVED_PREFIX: &str = "csk1d_";
 const DERIVE_LABEL: &[u8] = b"callsign/v1/derive\n";
-
-/// Shortest accepted secret: 256 bits.
-pub const MIN_SECRET_BYTES: usize = 32;
-/// Longest accepted root secret: 512 bits (one SHA-256 block; longer keys
-/// would be hashed by HMAC and gain nothing).
-pub const MAX_SECRET_BYTES: usize = 64;
-/// Longest accepted key id.
-pub const MAX_KID_LEN: usize = 64;
 
 /// A signing or verification key: a key id plus a secret, either a root key
 /// or a key derived for one audience.
@@ -64,8 +57,8 @@ pub struct Key {
 impl Key {
     /// Builds a root key from a key id and secret bytes (32 to 64 bytes).
     ///
-    /// Use this where randomness comes from outside (e.g. the WASM face);
-    /// on native targets [`Key::generate`] draws the secret itself.
+    /// Use this where the secret comes from outside; [`Key::generate`] draws
+    /// one itself.
     pub fn from_secret(kid: &str, secret: &[u8]) -> Result<Key> {
         validate_kid(kid)?;
         check_secret_len(secret.len(), MAX_SECRET_BYTES)?;
@@ -76,11 +69,12 @@ impl Key {
         })
     }
 
-    /// Generates a new root key with a 256-bit secret from the OS.
-    #[cfg(not(target_arch = "wasm32"))]
+    /// Generates a new root key with a 256-bit secret from the OS's CSPRNG
+    /// (on `wasm32`, with the `getrandom` feature, from getrandom's backend).
+    #[cfg(any(not(target_arch = "wasm32"), feature = "getrandom"))]
     pub fn generate(kid: &str) -> Result<Key> {
         let mut secret = Zeroizing::new([0u8; MIN_SECRET_BYTES]);
-        crate::sign::fill_from_os(secret.as_mut())?;
+        crate::random::fill(secret.as_mut())?;
         Key::from_secret(kid, secret.as_ref())
     }
 
@@ -289,12 +283,6 @@ pub(crate) fn audience_fingerprint(audience: &str) -> String {
     hex::encode(&Sha256::digest(audience.as_bytes())[..4])
 }
 
-/// True if `text` contains a key prefix: in a key string, past its own
-/// prefix, that is a second key run into the first (SPEC.md §6.2).
-pub(crate) fn holds_key_prefix(text: &str) -> bool {
-    text.contains(ROOT_PREFIX) || text.contains(DERIVED_PREFIX)
-}
-
 /// The keys a verifier accepts, by key id (for rotation: old and new side by side).
 ///
 /// Parsed from key strings separated by commas and/or whitespace, e.g. the
@@ -439,11 +427,7 @@ fn split_kid(rest: &str) -> Result<(&str, &str)> {
 // Errors about a key string never quote any part of it: a mistyped string can
 // put secret digits where the kid or audience belongs.
 fn decode_secret(hex_part: &str, max_bytes: usize) -> Result<Zeroizing<Vec<u8>>> {
-    if !hex_part
-        .bytes()
-        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        || hex_part.len() % 2 != 0
-    {
+    if !is_lower_hex(hex_part) || hex_part.len() % 2 != 0 {
         return Err(Error::invalid_key(
             "the secret of a key string must be lowercase hex with an even number of digits",
         ));
@@ -480,13 +464,20 @@ mod tests {
     const ROOT: &str = "csk1_prod_000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
     const AUD: &str = "https://happy-otter-123.convex.cloud";
 
-    fn assert_zeroized_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+    /// Compiles only if `T`, inferred from the argument, wipes itself on drop.
+    fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>(_: &T) {}
 
     #[test]
-    fn secrets_are_wiped_on_drop_by_type() {
-        // The secret's storage type wipes itself; a change of type that lost
-        // this would stop compiling here.
-        assert_zeroized_on_drop::<Zeroizing<Vec<u8>>>();
+    fn the_secret_field_of_every_key_wipes_itself_on_drop() {
+        // `T` is the type of `Key::secret` itself, whatever it is declared as:
+        // a change of the field to a type that does not wipe (a plain
+        // `Vec<u8>`, an array) stops this from compiling.
+        let root = Key::parse(ROOT).unwrap();
+        wiped_on_drop(&root.secret);
+        let derived = root.derive(AUD).unwrap();
+        wiped_on_drop(&derived.secret);
+        let generated = Key::generate("k").unwrap();
+        wiped_on_drop(&generated.secret);
     }
 
     #[test]

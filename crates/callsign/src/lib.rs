@@ -31,32 +31,52 @@
 //! # Ok::<(), callsign::Error>(())
 //! ```
 //!
-//! Nothing in this crate reads the clock or OS randomness on `wasm32`:
-//! verification takes `now` as an argument, and signing there needs an
-//! injected [`Clock`] and [`NonceSource`] (or [`Signer::sign_at`]).
+//! Randomness is drawn only when a call asks for it, never up front:
+//! [`Key::generate`] and [`Nonce::generate`] (natively also a [`Signer`]'s
+//! default nonce source) draw from the operating system's CSPRNG through
+//! `getrandom`. On `wasm32` they exist with the `getrandom` feature and draw
+//! from the backend the final module gives getrandom: the npm package's
+//! module (`crates/callsign-wasm`) makes its new keys and nonces this way,
+//! from `crypto.getRandomValues`. No clock is read on `wasm32`: verification
+//! always takes `now` as an argument, and signing there needs an injected
+//! [`Clock`] and [`NonceSource`] (or [`Signer::sign_at`]).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+// The modules, bottom layer first; each uses only modules above it in this
+// list (tests aside):
+//
+//   error      Error, ErrorCode: the stable codes (SPEC.md §9)
+//   random     the one source of randomness (getrandom)
+//   canonical  canonical args (SPEC.md §2): mod.rs the API and limits,
+//              parser.rs, numbers.rs, strings.rs
+//   spec       public: the protocol's constants and per-field rules (§3, §5, §6)
+//   key        Key, KeySet, derivation (§6)
+//   nonce      Nonce (§3.5)
+//   envelope   Envelope (§5)
+//   replay     NonceStore, MemoryNonceStore (§8)
+//   sign       Signer (§5.1)
+//   verify     Verifier (§7)
+//
+// The WebAssembly face that the npm package wraps is its own crate,
+// crates/callsign-wasm.
 mod canonical;
 mod envelope;
 mod error;
 mod key;
-mod message;
+mod nonce;
+mod random;
 mod replay;
 mod sign;
+pub mod spec;
 mod verify;
-#[cfg(target_arch = "wasm32")]
-pub mod wasm;
 
-pub use canonical::{canonicalize, Limits, MAX_FIELD_NAME_LEN};
-pub use envelope::{Envelope, DEFAULT_ENVELOPE_FIELD, ENVELOPE_VERSION};
+pub use canonical::{canonicalize, Limits};
+pub use envelope::Envelope;
 pub use error::{Error, ErrorCode, Result};
-pub use key::{Key, KeySet, MAX_KID_LEN, MAX_SECRET_BYTES, MIN_SECRET_BYTES};
-pub use message::{
-    canonical_function_name, signing_message, validate_audience, Nonce, MAX_AUDIENCE_LEN,
-    MAX_FUNCTION_LEN, MAX_NONCE_HEX, MAX_TIMESTAMP_MS, MESSAGE_PREFIX, MIN_NONCE_HEX,
-};
+pub use key::{Key, KeySet};
+pub use nonce::Nonce;
 pub use replay::{MemoryNonceStore, NonceRecord, NonceStore, StoreSnapshot, StoredNonce};
 pub use sign::{Clock, NonceSource, SignedCall, Signer};
 #[cfg(not(target_arch = "wasm32"))]

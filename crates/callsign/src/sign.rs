@@ -6,11 +6,13 @@ use std::sync::Arc;
 use hmac::Mac;
 
 use crate::canonical::{canonicalize_args, write_string, Limits};
-use crate::envelope::{validate_envelope_field, Envelope, DEFAULT_ENVELOPE_FIELD};
+use crate::envelope::{validate_envelope_field, Envelope};
 use crate::error::{Error, ErrorCode, Result};
 use crate::key::{Key, MacKey};
-use crate::message::{
-    canonical_function_name, mac_message, validate_audience, Nonce, MAX_TIMESTAMP_MS,
+use crate::nonce::Nonce;
+use crate::spec::{
+    canonical_function_name, mac_message, validate_audience, DEFAULT_ENVELOPE_FIELD,
+    MAX_TIMESTAMP_MS,
 };
 
 /// A source of the current time in milliseconds since the Unix epoch.
@@ -66,13 +68,6 @@ impl NonceSource for OsNonces {
     fn next_nonce(&self) -> Result<Nonce> {
         Nonce::generate()
     }
-}
-
-/// Fills `buf` from the operating system's CSPRNG.
-#[cfg(not(target_arch = "wasm32"))]
-pub(crate) fn fill_from_os(buf: &mut [u8]) -> Result<()> {
-    getrandom::fill(buf)
-        .map_err(|e| Error::new(ErrorCode::Unsupported, format!("no OS randomness: {e}")))
 }
 
 /// The result of signing: the args to send, and what went into them.

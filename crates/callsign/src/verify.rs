@@ -3,14 +3,15 @@
 use std::fmt;
 
 use hmac::Mac;
-use serde::Serialize;
 
 use crate::canonical::{canonicalize_args, Limits};
-use crate::envelope::{validate_envelope_field, Envelope, DEFAULT_ENVELOPE_FIELD};
+use crate::envelope::{validate_envelope_field, Envelope};
 use crate::error::{quoted, Error, ErrorCode, Result};
 use crate::key::{KeySet, MacKey};
-use crate::message::{canonical_function_name, describe_ms, mac_message, validate_audience};
 use crate::replay::{NonceRecord, NonceStore};
+use crate::spec::{
+    canonical_function_name, mac_message, validate_audience, DEFAULT_ENVELOPE_FIELD,
+};
 
 /// How far a call's timestamp may lie from the verifier's clock.
 ///
@@ -42,7 +43,7 @@ impl Default for Window {
 }
 
 /// What a successful verification proves.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Verified {
     /// Id of the key that signed.
@@ -295,6 +296,18 @@ impl fmt::Debug for Verifier {
     }
 }
 
+/// Formats a millisecond timestamp as RFC 3339 for error messages.
+fn describe_ms(ms: u64) -> String {
+    let nanos = i128::from(ms) * 1_000_000;
+    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| format!("{ms} ms"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,5 +359,10 @@ mod tests {
             "no key with id \"stranger\" in this verifier's key set"
         );
         assert_eq!(verifier.kids().collect::<Vec<_>>(), ["new", "old", "older"]);
+    }
+
+    #[test]
+    fn describes_timestamps() {
+        assert_eq!(describe_ms(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
     }
 }

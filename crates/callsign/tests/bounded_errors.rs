@@ -2,9 +2,9 @@
 //! (SPEC.md §9): an attacker's 600 KB field name gives a short error, not a
 //! 600 KB one in `ConvexError` data and the deployment's logs.
 
+use callsign::spec::canonical_function_name;
 use callsign::{
-    canonical_function_name, canonicalize, Error, Key, KeySet, Limits, MemoryNonceStore, Nonce,
-    Signer, Verifier,
+    canonicalize, Error, Key, KeySet, Limits, MemoryNonceStore, Nonce, Signer, Verifier,
 };
 
 const AUD: &str = "https://happy-otter-123.convex.cloud";

@@ -18,10 +18,8 @@
 
 use std::collections::BTreeMap;
 
-use callsign::{
-    canonical_function_name, canonicalize, ErrorCode, Key, KeySet, Limits, Nonce, SignedCall,
-    Signer, Verifier, MAX_TIMESTAMP_MS,
-};
+use callsign::spec::{canonical_function_name, MAX_TIMESTAMP_MS};
+use callsign::{canonicalize, ErrorCode, Key, KeySet, Limits, Nonce, SignedCall, Signer, Verifier};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 

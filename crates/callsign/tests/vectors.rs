@@ -9,9 +9,10 @@
 use std::collections::HashSet;
 use std::path::Path;
 
+use callsign::spec::{self, signing_message};
 use callsign::{
-    canonicalize, signing_message, ErrorCode, Key, KeySet, Limits, MemoryNonceStore, Nonce, Signer,
-    Verified, Verifier, Window,
+    canonicalize, ErrorCode, Key, KeySet, Limits, MemoryNonceStore, Nonce, Signer, Verified,
+    Verifier, Window,
 };
 use serde_json::Value;
 
@@ -494,7 +495,7 @@ fn function_name_vectors() {
     r.at_least("functions", functions, 24);
     for case in functions {
         let what = r.named("functions", case);
-        let got = callsign::canonical_function_name(&string(case, "input"));
+        let got = spec::canonical_function_name(&string(case, "input"));
         if case["error"].is_string() {
             r.expect_code(&what, got, code(case));
         } else {

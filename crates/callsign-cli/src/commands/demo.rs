@@ -2,6 +2,7 @@
 
 use callsign::{Key, KeySet, MemoryNonceStore, Signer, Verifier};
 
+use super::verify::Claims;
 use crate::error::{CliError, Result, DEMO_FAILED};
 use crate::stdio::write_stdout;
 
@@ -44,8 +45,8 @@ pub fn run() -> Result<()> {
     let accepted = verifier.verify_once(&store, FUNCTION, &call.signed_args, now);
     demo.check("the call as sent", None, &accepted);
     if let Ok(claims) = &accepted {
-        // `Verified` holds only strings and integers, which always serialize.
-        let claims = serde_json::to_string(claims).expect("Verified serializes");
+        // Only strings and integers, which always serialize.
+        let claims = serde_json::to_string(&Claims::from(claims)).expect("Claims serialize");
         demo.say(format!("   claims: {claims}"));
     }
 

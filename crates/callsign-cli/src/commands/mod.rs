@@ -1,6 +1,6 @@
 //! The subcommands: one module each, holding its flags and its `run`.
 
-use callsign::DEFAULT_ENVELOPE_FIELD;
+use callsign::spec::DEFAULT_ENVELOPE_FIELD;
 use clap::Subcommand;
 
 use crate::error::Result;
@@ -54,7 +54,7 @@ pub enum Command {
     /// {"kid","function","ts","nonce","remember_until","canonical_args"}.
     /// Otherwise exits 1 with `<code>: <message>` on stderr, the code being
     /// one of malformed, too_large, invalid_key, unknown_key, bad_signature,
-    /// expired, not_yet_valid, replayed.
+    /// expired, not_yet_valid, replayed (or io: stdin or the --seen file).
     #[command(after_long_help = verify::EXAMPLES)]
     Verify(verify::Args),
 

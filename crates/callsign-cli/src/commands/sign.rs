@@ -51,16 +51,13 @@ pub fn run(args: &Args) -> Result<()> {
         .with_limits(limits);
     let nonce = args.nonce.as_deref().map(Nonce::parse).transpose()?;
     let input = read_stdin(limits.max_bytes)?;
-    let function = &args.call.function;
-    let call = if args.now.is_none() && nonce.is_none() {
-        signer.sign(function, &input)?
-    } else {
-        let ts = args.now.unwrap_or_else(|| SystemClock.now_ms());
-        let nonce = match nonce {
-            Some(nonce) => nonce,
-            None => Nonce::generate()?,
-        };
-        signer.sign_at(function, &input, ts, &nonce)?
+    // --now or the clock, --nonce or a fresh one: what Signer::sign does when
+    // neither flag is given.
+    let ts = args.now.unwrap_or_else(|| SystemClock.now_ms());
+    let nonce = match nonce {
+        Some(nonce) => nonce,
+        None => Nonce::generate()?,
     };
+    let call = signer.sign_at(&args.call.function, &input, ts, &nonce)?;
     write_stdout(&call.signed_args, true)
 }

@@ -1,11 +1,18 @@
-//! The signed message: what exactly the MAC covers, and the rules for each field.
-
-use std::fmt;
+//! The protocol's constants and rules, as SPEC.md states them: the signed
+//! message, the limits on each field, the key-string and envelope formats.
+//!
+//! The crate root ([`crate::Signer`], [`crate::Verifier`], [`crate::Key`],
+//! …) applies all of this; this module is for code that checks a field on
+//! its own, builds the signing message itself (another implementation, a
+//! test), or needs a limit.
 
 use hmac::Mac;
 
 use crate::error::{quoted, Error, Result};
-use crate::key::holds_key_prefix;
+
+pub use crate::canonical::{write_string as write_canonical_string, MAX_FIELD_NAME_LEN};
+
+// --- The signing message (SPEC.md §3).
 
 /// First line of every v1 message; separates callsign MACs from any other
 /// use of the same key.
@@ -22,13 +29,44 @@ pub const MAX_NONCE_HEX: usize = 64;
 /// Largest timestamp: 2^53 − 1, the largest integer a double holds exactly.
 pub const MAX_TIMESTAMP_MS: u64 = (1 << 53) - 1;
 
+// --- Keys (SPEC.md §6).
+
+/// Shortest accepted secret: 256 bits.
+pub const MIN_SECRET_BYTES: usize = 32;
+/// Longest accepted root secret: 512 bits (one SHA-256 block; longer keys
+/// would be hashed by HMAC and gain nothing).
+pub const MAX_SECRET_BYTES: usize = 64;
+/// Longest accepted key id.
+pub const MAX_KID_LEN: usize = 64;
+
+/// Prefix of a root key string.
+pub(crate) const ROOT_PREFIX: &str = "csk1_";
+/// Prefix of a derived key string.
+pub(crate) const DERIVED_PREFIX: &str = "csk1d_";
+
+/// True if `text` contains a key prefix: in a key string, past its own
+/// prefix, that is a second key run into the first (SPEC.md §6.2).
+pub(crate) fn holds_key_prefix(text: &str) -> bool {
+    text.contains(ROOT_PREFIX) || text.contains(DERIVED_PREFIX)
+}
+
+// --- The envelope (SPEC.md §5).
+
+/// Default name of the reserved args field that carries the [`Envelope`](crate::Envelope).
+pub const DEFAULT_ENVELOPE_FIELD: &str = "_callsign";
+
+/// Envelope format version carried in its `v` field.
+pub const ENVELOPE_VERSION: u64 = 1;
+
+// --- Building the message and checking its fields.
+
 /// Builds the exact bytes that are MACed (SPEC.md §3).
 ///
 /// `function` must already be in canonical form (see [`canonical_function_name`])
 /// and `canonical_args` must be the output of [`crate::canonicalize`].
 ///
 /// ```
-/// let msg = callsign::signing_message("k1", "https://a.convex.cloud", "messages:send",
+/// let msg = callsign::spec::signing_message("k1", "https://a.convex.cloud", "messages:send",
 ///     1700000000000, "00112233445566778899aabbccddeeff", r#"{"body":"hi"}"#);
 /// assert_eq!(msg, concat!(
 ///     "callsign/v1\n", "2:k1\n", "22:https://a.convex.cloud\n", "13:messages:send\n",
@@ -199,55 +237,10 @@ pub fn canonical_function_name(name: &str) -> Result<String> {
     Ok(format!("{module}:{export}"))
 }
 
-/// A call's single-use random value: 32 to 64 lowercase hex digits (128 to
-/// 256 bits). The verifier accepts each (key id, nonce) pair once.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Nonce(String);
-
-impl Nonce {
-    /// Builds a nonce from 16 random bytes.
-    pub fn from_bytes(bytes: [u8; 16]) -> Nonce {
-        Nonce(hex::encode(bytes))
-    }
-
-    /// Draws a 128-bit nonce from the OS.
-    #[cfg(not(target_arch = "wasm32"))]
-    pub fn generate() -> Result<Nonce> {
-        let mut bytes = [0u8; 16];
-        crate::sign::fill_from_os(&mut bytes)?;
-        Ok(Nonce::from_bytes(bytes))
-    }
-
-    /// Parses a nonce string.
-    pub fn parse(text: &str) -> Result<Nonce> {
-        validate_nonce(text)?;
-        Ok(Nonce(text.to_owned()))
-    }
-
-    /// The nonce as it travels and is MACed.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Nonce {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Nonce({})", self.0)
-    }
-}
-
-impl fmt::Display for Nonce {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
+/// Checks a nonce: 32 to 64 lowercase hex digits (SPEC.md §3.5).
 pub(crate) fn validate_nonce(text: &str) -> Result<()> {
     let ok_len = (MIN_NONCE_HEX..=MAX_NONCE_HEX).contains(&text.len());
-    let ok_chars = text
-        .bytes()
-        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    if ok_len && ok_chars {
+    if ok_len && is_lower_hex(text) {
         Ok(())
     } else {
         Err(Error::malformed(format!(
@@ -257,22 +250,17 @@ pub(crate) fn validate_nonce(text: &str) -> Result<()> {
     }
 }
 
-/// Formats a millisecond timestamp as RFC 3339 for error messages.
-pub(crate) fn describe_ms(ms: u64) -> String {
-    let nanos = i128::from(ms) * 1_000_000;
-    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| format!("{ms} ms"))
+/// True if every byte of `text` is a lowercase hex digit (`0-9a-f`), the
+/// one form secrets, nonces and signatures take (SPEC.md §3.5, §5, §6.2).
+pub(crate) fn is_lower_hex(text: &str) -> bool {
+    text.bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ErrorCode;
+    use crate::error::ErrorCode;
 
     #[test]
     fn function_names_normalize_like_convex() {
@@ -315,7 +303,11 @@ mod tests {
     }
 
     #[test]
-    fn describes_timestamps() {
-        assert_eq!(describe_ms(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+    fn lower_hex_is_digits_and_a_to_f_only() {
+        assert!(is_lower_hex("0123456789abcdef"));
+        assert!(is_lower_hex(""));
+        for bad in ["A", "0F", "g", "0x1", " 00", "é"] {
+            assert!(!is_lower_hex(bad), "{bad:?}");
+        }
     }
 }

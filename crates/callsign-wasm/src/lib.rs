@@ -1,28 +1,33 @@
-//! The WebAssembly face: what the npm package `callsign` calls.
+//! The WebAssembly face of [`callsign`]: the module the npm package `callsign`
+//! (`pkg/`) wraps. `pkg/build` builds this crate for `wasm32-unknown-unknown`;
+//! wasm-bindgen writes its JS glue, `callsign_wasm.js`. On other targets the
+//! crate is empty: Rust code uses the `callsign` crate itself.
 //!
-//! Only compiled for `wasm32`. The JS wrapper in `pkg/` is the public API; these
-//! exports are its engine, so they trade convenience for one boundary crossing
-//! per call: args cross as Convex JSON text, results come back as JSON text.
+//! The JS wrapper in `pkg/` is the public API; these exports are its engine,
+//! so they trade convenience for one boundary crossing per call: args cross as
+//! Convex JSON text, results come back as JSON text.
 //!
 //! Errors are thrown as JS `Error`s whose message is `"<code>: <message>"`
-//! (the Rust [`Error`]'s `Display`); the wrapper turns them into
+//! (the Rust [`callsign::Error`]'s `Display`); the wrapper turns them into
 //! `CallsignError` with `.code`.
 //!
 //! Time always comes in from JS (`Date.now()`); there is no clock here.
-//! Randomness (nonces, new keys) is drawn from `crypto.getRandomValues` only
-//! when a call asks for it, never when the module is instantiated: Convex seeds
-//! randomness per function run and fixes it at import time.
+//! Randomness (nonces, new keys) is drawn by [`callsign::Key::generate`] and
+//! [`callsign::Nonce::generate`], from `crypto.getRandomValues` (getrandom's `wasm_js`
+//! backend, chosen in this crate's manifest), only when a call asks for it,
+//! never when the module is instantiated: Convex seeds randomness per function
+//! run and fixes it at import time.
+
+#![cfg(target_arch = "wasm32")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 use wasm_bindgen::prelude::*;
 
-use crate::canonical::write_string;
-use crate::envelope::DEFAULT_ENVELOPE_FIELD;
-use crate::error::{Error, ErrorCode};
-use crate::key::{Key, KeySet};
-use crate::message::{Nonce, MAX_TIMESTAMP_MS};
-use crate::sign::Signer;
-use crate::verify::{Verified, Verifier, Window};
-use crate::Limits;
+use callsign::spec::{write_canonical_string, DEFAULT_ENVELOPE_FIELD, MAX_TIMESTAMP_MS};
+use callsign::{
+    Error, ErrorCode, Key, KeySet, Limits, Nonce, SignedCall, Signer, Verified, Verifier, Window,
+};
 
 /// JSON text arrives as UTF-8 bytes that JS encoded with `TextEncoder`:
 /// wasm-bindgen's own string passing copies non-large strings one UTF-16 unit
@@ -31,10 +36,10 @@ use crate::Limits;
 /// core's `&str` contract.
 fn utf8(bytes: &[u8]) -> Result<&str, Error> {
     std::str::from_utf8(bytes).map_err(|e| {
-        Error::malformed(format!(
-            "the text is not valid UTF-8 (at byte {})",
-            e.valid_up_to()
-        ))
+        Error::new(
+            ErrorCode::Malformed,
+            format!("the text is not valid UTF-8 (at byte {})", e.valid_up_to()),
+        )
     })
 }
 
@@ -55,9 +60,10 @@ fn whole(value: f64, what: &str) -> Result<u64, Error> {
         // ryu_js prints the number as JS would, without pulling core's float
         // formatting (about 17 KB of wasm) in for one error message.
         let got = ryu_js::Buffer::new().format(value).to_owned();
-        Err(Error::malformed(format!(
-            "{what} must be a whole number from 0 to 2^53 - 1, got {got}"
-        )))
+        Err(Error::new(
+            ErrorCode::Malformed,
+            format!("{what} must be a whole number from 0 to 2^53 - 1, got {got}"),
+        ))
     }
 }
 
@@ -70,7 +76,8 @@ fn setting(value: Option<f64>, what: &str, default: u64) -> Result<u64, Error> {
 fn limits(max_bytes: Option<f64>, max_depth: Option<f64>) -> Result<Limits, Error> {
     let size = |value: Option<f64>, what: &str, default: usize| {
         let n = setting(value, what, default as u64)?;
-        usize::try_from(n).map_err(|_| Error::malformed(format!("{what} is too large: {n}")))
+        usize::try_from(n)
+            .map_err(|_| Error::new(ErrorCode::Malformed, format!("{what} is too large: {n}")))
     };
     Ok(Limits {
         max_bytes: size(max_bytes, "limits.maxBytes", Limits::DEFAULT_MAX_BYTES)?,
@@ -78,24 +85,7 @@ fn limits(max_bytes: Option<f64>, max_depth: Option<f64>) -> Result<Limits, Erro
     })
 }
 
-/// Fills `bytes` from `crypto.getRandomValues`.
-fn random(bytes: &mut [u8]) -> Result<(), Error> {
-    getrandom::fill(bytes).map_err(|e| {
-        Error::new(
-            ErrorCode::Unsupported,
-            format!("no randomness available (crypto.getRandomValues): {e}"),
-        )
-    })
-}
-
-/// The stable error codes, comma-separated, in [`ErrorCode::ALL`] order.
-#[wasm_bindgen(js_name = errorCodes)]
-pub fn error_codes() -> String {
-    let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
-    codes.join(",")
-}
-
-/// Canonicalizes Convex JSON args text (see [`crate::canonicalize`]).
+/// Canonicalizes Convex JSON args text (see [`callsign::canonicalize`]).
 #[wasm_bindgen]
 pub fn canonicalize(
     convex_json: &[u8],
@@ -104,7 +94,7 @@ pub fn canonicalize(
 ) -> Result<String, JsError> {
     let limits = limits(max_bytes, max_depth).map_err(thrown)?;
     utf8(convex_json)
-        .and_then(|json| crate::canonicalize(json, &limits))
+        .and_then(|json| callsign::canonicalize(json, &limits))
         .map_err(thrown)
 }
 
@@ -114,7 +104,7 @@ pub fn canonicalize(
 pub fn inspect_key(key: &str) -> Result<String, JsError> {
     let key = Key::parse(key).map_err(thrown)?;
     let mut out = String::from("{\"kid\":");
-    write_string(key.kid(), &mut out);
+    write_canonical_string(key.kid(), &mut out);
     out.push_str(if key.is_root() {
         ",\"root\":true"
     } else {
@@ -126,7 +116,7 @@ pub fn inspect_key(key: &str) -> Result<String, JsError> {
             out.push_str("{\"bytes\":");
             out.push_str(&audience.len().to_string());
             out.push_str(",\"fingerprint\":");
-            write_string(&fingerprint, &mut out);
+            write_canonical_string(&fingerprint, &mut out);
             out.push('}');
         }
         _ => out.push_str("null"),
@@ -154,9 +144,7 @@ pub fn derive_key(root: &str, audience: &str) -> Result<String, JsError> {
 /// Generates a new 256-bit root key with id `kid`; returns its key string.
 #[wasm_bindgen(js_name = generateKey)]
 pub fn generate_key(kid: &str) -> Result<String, JsError> {
-    let mut secret = zeroize::Zeroizing::new([0u8; 32]);
-    random(secret.as_mut_slice()).map_err(thrown)?;
-    let key = Key::from_secret(kid, secret.as_slice()).map_err(thrown)?;
+    let key = Key::generate(kid).map_err(thrown)?;
     Ok(key.to_key_string().to_string())
 }
 
@@ -242,16 +230,12 @@ impl WasmSigner {
         args_json: &[u8],
         now_ms: f64,
         nonce: Option<String>,
-    ) -> Result<crate::SignedCall, JsError> {
+    ) -> Result<SignedCall, JsError> {
         let sign = || {
             let ts = whole(now_ms, "now")?;
             let nonce = match nonce {
                 Some(text) => Nonce::parse(&text)?,
-                None => {
-                    let mut bytes = [0u8; 16];
-                    random(&mut bytes)?;
-                    Nonce::from_bytes(bytes)
-                }
+                None => Nonce::generate()?,
             };
             self.inner.sign_at(function, utf8(args_json)?, ts, &nonce)
         };
@@ -334,13 +318,13 @@ impl WasmVerifier {
 fn verified_json(v: &Verified) -> String {
     let mut out = String::with_capacity(200 + v.canonical_args.len());
     out.push_str("{\"kid\":");
-    write_string(&v.kid, &mut out);
+    write_canonical_string(&v.kid, &mut out);
     out.push_str(",\"function\":");
-    write_string(&v.function, &mut out);
+    write_canonical_string(&v.function, &mut out);
     out.push_str(",\"ts\":");
     out.push_str(&v.ts.to_string());
     out.push_str(",\"nonce\":");
-    write_string(&v.nonce, &mut out);
+    write_canonical_string(&v.nonce, &mut out);
     out.push_str(",\"rememberUntil\":");
     out.push_str(&v.remember_until.to_string());
     out.push_str("}\n");
