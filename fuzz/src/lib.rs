@@ -17,7 +17,7 @@ use callsign::{
     Verified, Verifier,
 };
 
-/// The audience of the vectors (`verify.json` defaults).
+/// The audience most verify vectors use (`tests/vectors/verify.json`).
 pub const AUD: &str = "https://happy-otter-123.convex.cloud";
 /// The function of the vectors.
 pub const FUNCTION: &str = "messages:send";
@@ -417,11 +417,7 @@ fn check_key_set(text: &str) {
             .filter(|(_, k)| k.is_err())
             .map(|(p, _)| *p),
     );
-    secrets.extend(
-        parsed
-            .iter()
-            .filter_map(|k| k.as_ref().ok()?.audience()),
-    );
+    secrets.extend(parsed.iter().filter_map(|k| k.as_ref().ok()?.audience()));
     let public: Vec<&str> = parsed
         .iter()
         .filter_map(|k| k.as_ref().ok())
