@@ -2,7 +2,7 @@
 // how much the wasm linear memory and the JS heap grew. Wasm memory never shrinks, so any leak
 // or high-water mark in the core shows as growth of memory.buffer.byteLength; the JS heap is
 // measured after a full GC. Prints one JSON object.
-import { Signer, Verifier, generateKey } from "callsign";
+import { Signer, Verifier, generateKey } from "convex-callsign";
 // The package's own glue module instance (same URL as dist/engine.js imports): initSync
 // returns the already-instantiated exports, memory included, once the wrapper has run.
 import * as glue from "../dist/wasm/callsign_wasm.js";

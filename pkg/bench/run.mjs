@@ -15,7 +15,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { gzipSync } from "node:zlib";
 import { convexToJson, jsonToConvex } from "convex/values";
-import { Signer, Verifier, generateKey } from "callsign";
+import { Signer, Verifier, generateKey } from "convex-callsign";
 import * as glue from "../dist/wasm/callsign_wasm.js";
 import { convexJsonText } from "./fast-json.mjs";
 import { payload } from "./payload.mjs";

@@ -4,7 +4,7 @@
 const t0 = performance.now();
 await import("convex/values");
 const t1 = performance.now();
-const { Verifier } = await import("callsign");
+const { Verifier } = await import("convex-callsign");
 const t2 = performance.now();
 const [keys, signedJson] = process.argv.slice(2);
 const verifier = new Verifier(keys, { audience: "https://happy-otter-123.convex.cloud" });

@@ -4,7 +4,7 @@
  * references, with the args checked against each function's type.
  *
  * ```ts
- * import { CallSigner, SignedConvexHttpClient } from "callsign/client";
+ * import { CallSigner, SignedConvexHttpClient } from "convex-callsign/client";
  * import { fetchMutation } from "convex/nextjs";
  * import { api, internal } from "@/convex/_generated/api";
  *

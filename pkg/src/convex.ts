@@ -6,7 +6,7 @@
  *
  * ```ts
  * // convex/callsign.ts
- * import { callsign } from "callsign/convex";
+ * import { callsign } from "convex-callsign/convex";
  * import { query, mutation, action, internalMutation } from "./_generated/server";
  * import { internal } from "./_generated/api";
  *

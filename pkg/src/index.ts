@@ -8,7 +8,7 @@
  * SPEC.md in the repository.
  *
  * ```ts
- * import { Signer, Verifier } from "callsign";
+ * import { Signer, Verifier } from "convex-callsign";
  *
  * const signer = new Signer(process.env.CALLSIGN_KEY!, { audience: CONVEX_URL });
  * const args = signer.sign("messages:send", { body: "hello" });

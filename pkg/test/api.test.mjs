@@ -14,7 +14,7 @@ import {
   canonicalize,
   canonicalizeArgs,
   generateKey,
-} from "callsign";
+} from "convex-callsign";
 
 const AUD = "https://happy-otter-123.convex.cloud";
 const KEY = "csk1_k1_000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
@@ -139,7 +139,7 @@ test("importing, instantiating and verifying draw no randomness; signing draws 1
     let bytes = 0;
     const real = crypto.getRandomValues.bind(crypto);
     crypto.getRandomValues = (a) => { bytes += a.byteLength; return real(a); };
-    const { Signer, Verifier } = await import("callsign");
+    const { Signer, Verifier } = await import("convex-callsign");
     const key = ${JSON.stringify(KEY)}, audience = ${JSON.stringify(AUD)};
     const afterImport = bytes;
     const signed = new Signer(key, { audience }).signJson("m:f", "{}", { nonce: "00112233445566778899aabbccddeeff" });

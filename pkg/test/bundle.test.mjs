@@ -1,5 +1,5 @@
 // The package through the Convex CLI's own bundler, with no configuration: a throwaway
-// Convex project whose functions import "callsign" is pushed with
+// Convex project whose functions import "convex-callsign" is pushed with
 // `convex dev --once --debug-bundle-path` against a loopback stub of the deployment API (no
 // real backend can run here), and the bundle the CLI would upload is then run under Deno:
 // a signed call verifies and a changed one is rejected, inside the bundled code.
@@ -38,7 +38,7 @@ test("the Convex CLI bundles the package and the bundle verifies calls under Den
   mkdirSync(join(project, "convex"), { recursive: true });
   mkdirSync(modules);
   // The package as an app would have it installed, next to pkg/'s own convex.
-  symlinkSync(PKG.replace(/\/$/, ""), join(modules, "callsign"));
+  symlinkSync(PKG.replace(/\/$/, ""), join(modules, "convex-callsign"));
   for (const name of readdirSync(join(PKG, "node_modules"))) {
     symlinkSync(join(PKG, "node_modules", name), join(modules, name));
   }

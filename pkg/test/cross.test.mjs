@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { convexToJson } from "convex/values";
-import { Signer, Verifier, deriveKey, generateKey, inspectKey, CallsignError } from "callsign";
+import { Signer, Verifier, deriveKey, generateKey, inspectKey, CallsignError } from "convex-callsign";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const AUD = "https://happy-otter-123.convex.cloud";

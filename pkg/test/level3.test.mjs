@@ -11,7 +11,7 @@ import { convexTest } from "convex-test";
 import { ConvexHttpClient } from "convex/browser";
 import { fetchMutation } from "convex/nextjs";
 import { ConvexError } from "convex/values";
-import { Signer, deriveKey, generateKey } from "callsign";
+import { Signer, deriveKey, generateKey } from "convex-callsign";
 import { api } from "./convex/_generated/api.js";
 import schema from "./convex/schema.js";
 import { convexModules, exportClean, serveConvex } from "./http/convex-http-stub.mjs";

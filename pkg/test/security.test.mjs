@@ -14,7 +14,7 @@ import {
   deriveKey,
   inspectKey,
   inspectKeySet,
-} from "callsign";
+} from "convex-callsign";
 
 const AUD = "https://happy-otter-123.convex.cloud";
 const OTHER = "https://sad-badger-456.convex.cloud";

@@ -7,7 +7,7 @@ import {
   type ErrorCode,
   type SignedArgs,
   type Verified,
-} from "callsign";
+} from "convex-callsign";
 
 const signer = new Signer("csk1_k1_00", { audience: "https://x.convex.cloud" });
 const signed = signer.sign("messages:send", { body: "hi", n: 1n });

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as convex from "convex/values";
-import * as lib from "callsign";
+import * as lib from "convex-callsign";
 import { readFileSync } from "node:fs";
 import { runVectors } from "./vectors.mjs";
 

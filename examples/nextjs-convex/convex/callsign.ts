@@ -2,7 +2,7 @@
 // internal mutations, and the gateway that lets a key holder run these internal functions
 // (and no others). Every name below must be exported from this file: actions and the
 // cleanup call `callsign:recordNonce` and `callsign:cleanupNonces` by name.
-import { callsign, type CallsignFunctions } from "callsign/convex";
+import { callsign, type CallsignFunctions } from "convex-callsign/convex";
 import { internal } from "./_generated/api";
 import type { DataModel } from "./_generated/dataModel";
 import { action, internalMutation, mutation, query } from "./_generated/server";

@@ -1,6 +1,6 @@
 import { defineSchema, defineTable } from "convex/server";
 import { v } from "convex/values";
-import { callsignTables } from "callsign/convex";
+import { callsignTables } from "convex-callsign/convex";
 
 export default defineSchema({
   // The replay store: accepted (kid, nonce) pairs, kept until their window has passed.

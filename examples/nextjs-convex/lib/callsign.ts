@@ -2,7 +2,7 @@
 // for this deployment; the audience defaults to NEXT_PUBLIC_CONVEX_URL (the deployment
 // fetchQuery/fetchMutation call), which must equal the deployment's CONVEX_CLOUD_URL.
 import "server-only";
-import { CallSigner } from "callsign/client";
+import { CallSigner } from "convex-callsign/client";
 
 let signer: CallSigner | undefined;
 

@@ -13,8 +13,8 @@ import { rmSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { ConvexHttpClient } from "convex/browser";
 import { ConvexError } from "convex/values";
-import { CallSigner, SignedConvexHttpClient } from "callsign/client";
-import { deriveKey, generateKey } from "callsign";
+import { CallSigner, SignedConvexHttpClient } from "convex-callsign/client";
+import { deriveKey, generateKey } from "convex-callsign";
 import { api, internal } from "../convex/_generated/api.js";
 
 const APP = new URL("../", import.meta.url);

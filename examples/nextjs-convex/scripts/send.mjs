@@ -1,7 +1,7 @@
 // Any Node server: post a message, read the list, and flip the board's setting through the
 // gateway (an internal function, reachable only with a signature).
 //   CONVEX_URL=https://<deployment>.convex.cloud CALLSIGN_KEY=csk1_... node scripts/send.mjs "hello"
-import { SignedConvexHttpClient } from "callsign/client";
+import { SignedConvexHttpClient } from "convex-callsign/client";
 import { api, internal } from "../convex/_generated/api.js";
 
 const url = process.env.CONVEX_URL;

@@ -4,8 +4,8 @@
 import { convexTest } from "convex-test";
 import { makeFunctionReference } from "convex/server";
 import { ConvexError } from "convex/values";
-import { CallSigner } from "callsign/client";
-import { generateKey } from "callsign";
+import { CallSigner } from "convex-callsign/client";
+import { generateKey } from "convex-callsign";
 import schema from "../convex/schema.ts";
 
 export const AUDIENCE = "https://happy-otter-123.convex.cloud";

@@ -1,6 +1,6 @@
 // Level 1: the replay store's cleanup and the signed gateway to internal functions.
-import { CallSigner } from "callsign/client";
-import { generateKey } from "callsign";
+import { CallSigner } from "convex-callsign/client";
+import { generateKey } from "convex-callsign";
 import { afterEach, beforeEach, expect, test, vi } from "vitest";
 import { api, internal } from "../convex/_generated/api";
 import { AUDIENCE, codeOf, count, newApp, type App } from "./helpers";
@@ -123,7 +123,7 @@ test("a gateway mutation whose internal function throws leaves the nonce unused"
 });
 
 test("setup mistakes fail when the module loads, not on a call", async () => {
-  const { callsign } = await import("callsign/convex");
+  const { callsign } = await import("convex-callsign/convex");
   const { v } = await import("convex/values");
   const server = await import("../convex/_generated/server");
   const builders = { query: server.query, mutation: server.mutation, action: server.action, internalMutation: server.internalMutation };

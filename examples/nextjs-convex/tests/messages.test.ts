@@ -1,7 +1,7 @@
 // Level 1: the example app's signed functions under convex-test (edge runtime), called with
 // args signed by the same client code a Next.js server uses.
-import { CallSigner } from "callsign/client";
-import { deriveKey, generateKey } from "callsign";
+import { CallSigner } from "convex-callsign/client";
+import { deriveKey, generateKey } from "convex-callsign";
 import { afterEach, beforeEach, expect, test, vi } from "vitest";
 import { api } from "../convex/_generated/api";
 import { AUDIENCE, codeOf, count, newApp } from "./helpers";

@@ -1,5 +1,5 @@
 // Compile-time checks (tsc --noEmit): the signer's args are the function's args. Not run.
-import { CallSigner, SignedConvexHttpClient } from "callsign/client";
+import { CallSigner, SignedConvexHttpClient } from "convex-callsign/client";
 import { fetchMutation, fetchQuery } from "convex/nextjs";
 import type { Id } from "../convex/_generated/dataModel";
 import { api, internal } from "../convex/_generated/api";

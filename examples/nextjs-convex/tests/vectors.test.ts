@@ -6,8 +6,8 @@
 // export name a vector expects, so the function name is bound by Convex itself
 // (ctx.meta.getFunctionMetadata()), exactly as in the real app.
 import { readFileSync } from "node:fs";
-import { Verifier, canonicalize } from "callsign";
-import { callsign } from "callsign/convex";
+import { Verifier, canonicalize } from "convex-callsign";
+import { callsign } from "convex-callsign/convex";
 import { convexTest } from "convex-test";
 import { makeFunctionReference } from "convex/server";
 import { ConvexError, convexToJson, jsonToConvex, v, type Value } from "convex/values";

@@ -5,8 +5,8 @@
 import { execFileSync, spawn } from "node:child_process";
 import { fetchMutation, fetchQuery } from "convex/nextjs";
 import { ConvexHttpClient } from "convex/browser";
-import { CallSigner, SignedConvexHttpClient } from "callsign/client";
-import { deriveKey, generateKey } from "callsign";
+import { CallSigner, SignedConvexHttpClient } from "convex-callsign/client";
+import { deriveKey, generateKey } from "convex-callsign";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { api, internal } from "../convex/_generated/api";
 import { codeOf, modules, newApp, type App } from "./helpers";

@@ -2,7 +2,7 @@
 // on the first line of a function, and sign one (drawing randomness) inside a function.
 import { v } from "convex/values";
 import { action, query } from "./_generated/server.js";
-import { CallsignError, Signer, Verifier, generateKey, inspectKey } from "callsign";
+import { CallsignError, Signer, Verifier, generateKey, inspectKey } from "convex-callsign";
 
 const AUDIENCE = "https://happy-otter-123.convex.cloud";
 

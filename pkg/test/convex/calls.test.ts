@@ -2,7 +2,7 @@
 // unmodified and verify calls signed here (in Node, through the same package).
 import { convexTest } from "convex-test";
 import { beforeEach, expect, test } from "vitest";
-import { Signer, generateKey } from "callsign";
+import { Signer, generateKey } from "convex-callsign";
 import { api } from "./_generated/api.js";
 
 const modules = import.meta.glob("./**/*.js");

@@ -3,7 +3,7 @@
 import { convexTest } from "convex-test";
 import { ConvexError } from "convex/values";
 import { beforeEach, expect, test } from "vitest";
-import { Signer, generateKey } from "callsign";
+import { Signer, generateKey } from "convex-callsign";
 import { api } from "./_generated/api.js";
 import schema from "./schema.js";
 

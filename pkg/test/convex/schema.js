@@ -1,6 +1,6 @@
 import { defineSchema, defineTable } from "convex/server";
 import { v } from "convex/values";
-import { callsignTables } from "callsign/convex";
+import { callsignTables } from "convex-callsign/convex";
 
 export default defineSchema({
   // Replay store: each (kid, nonce) accepted once, kept until its window has passed.

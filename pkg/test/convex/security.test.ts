@@ -4,7 +4,7 @@
 import { convexTest } from "convex-test";
 import { ConvexError } from "convex/values";
 import { afterEach, beforeEach, expect, test, vi } from "vitest";
-import { Signer, deriveKey, generateKey } from "callsign";
+import { Signer, deriveKey, generateKey } from "convex-callsign";
 import { api, internal } from "./_generated/api.js";
 import schema from "./schema.js";
 

@@ -2,7 +2,7 @@
 // Node and Deno tests (../vectors.mjs), here in convex-test's edge runtime.
 import * as values from "convex/values";
 import { v } from "convex/values";
-import * as lib from "callsign";
+import * as lib from "convex-callsign";
 import { action } from "./_generated/server.js";
 import { runVectors } from "../vectors.mjs";
 
