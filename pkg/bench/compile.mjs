@@ -1,11 +1,12 @@
 // In a fresh process (V8 caches compiled modules within one): how long the wasm module takes
 // to load, decode, compile and instantiate. Prints ms as JSON. Reads the module the way the
-// build ships it: inlined as base64 in dist/wasm/bytes.js, or a dist/wasm/*.wasm file.
+// build ships it: inlined as base64 (pkg/build writes it to src/wasm/bytes.js and bundles it into
+// dist/index.js), or a dist/wasm/*.wasm file.
 import { existsSync, readFileSync } from "node:fs";
 
 const t0 = performance.now();
 const core = await import("../dist/wasm/callsign_wasm.js");
-const inlined = new URL("../dist/wasm/bytes.js", import.meta.url);
+const inlined = new URL("../src/wasm/bytes.js", import.meta.url);
 const b64 = existsSync(inlined) ? (await import(inlined.href)).default : null;
 const t1 = performance.now();
 const bytes =

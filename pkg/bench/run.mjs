@@ -101,14 +101,14 @@ const fresh = (script, ...args) =>
 // ---------------------------------------------------------------------------------------------
 // Size of the module, however the build ships it (inlined base64 today, maybe a file later).
 // ---------------------------------------------------------------------------------------------
-const inlined = new URL("../dist/wasm/bytes.js", import.meta.url);
+const inlined = new URL("../src/wasm/bytes.js", import.meta.url);
 const wasmFile = new URL("../dist/wasm/callsign_wasm_bg.wasm", import.meta.url);
 const wasmBytes = existsSync(wasmFile)
   ? readFileSync(wasmFile)
   : Buffer.from(readFileSync(inlined, "utf8").match(/"([^"]+)"/)[1], "base64");
 results.wasm_bytes = wasmBytes.length;
 results.wasm_gzip_bytes = gzipSync(wasmBytes, { level: 9 }).length;
-results.wasm_shipped_as = existsSync(inlined) ? "inlined base64 (dist/wasm/bytes.js)" : "dist/wasm/callsign_wasm_bg.wasm";
+results.wasm_shipped_as = existsSync(inlined) ? "inlined base64 (bundled into dist/index.js)" : "dist/wasm/callsign_wasm_bg.wasm";
 
 // ---------------------------------------------------------------------------------------------
 // Keys, signers, verifiers, peers.
