@@ -49,6 +49,7 @@
 mod numbers;
 mod parser;
 mod strings;
+mod verbatim;
 
 use crate::error::{Error, ErrorCode, Result};
 
@@ -129,6 +130,29 @@ pub(crate) fn canonicalize_args(
     limits: &Limits,
     field: Option<&str>,
 ) -> Result<CanonicalArgs> {
+    check_size(json, limits)?;
+    parser::parse(json, limits.max_depth.min(Limits::MAX_DEPTH_CAP), field)
+}
+
+/// [`canonicalize_args`] for text that is probably canonical already, as
+/// signed args are (the signer writes them so): checks that in one pass
+/// without writing anything, and falls back to the parser when it is not so,
+/// with the same result, or error, either way.
+pub(crate) fn canonicalize_signed_args(
+    json: &str,
+    limits: &Limits,
+    field: &str,
+) -> Result<CanonicalArgs> {
+    check_size(json, limits)?;
+    let max_depth = limits.max_depth.min(Limits::MAX_DEPTH_CAP);
+    match verbatim::check(json, max_depth, Some(field)) {
+        Some(found) => Ok(found.into_args(json)),
+        None => parser::parse(json, max_depth, Some(field)),
+    }
+}
+
+/// SPEC.md §2.1: the size check, before any parsing.
+fn check_size(json: &str, limits: &Limits) -> Result<()> {
     if json.len() > limits.max_bytes {
         return Err(Error::new(
             ErrorCode::TooLarge,
@@ -139,7 +163,7 @@ pub(crate) fn canonicalize_args(
             ),
         ));
     }
-    parser::parse(json, limits.max_depth.min(Limits::MAX_DEPTH_CAP), field)
+    Ok(())
 }
 
 /// Longest field name Convex accepts, in bytes.
