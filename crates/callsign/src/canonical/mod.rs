@@ -48,6 +48,7 @@
 
 mod numbers;
 mod parser;
+mod scan;
 mod strings;
 mod verbatim;
 
