@@ -11,6 +11,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 
 use super::numbers::{is_special_float, write_number, write_special_text};
+use super::scan::plain_name;
 use super::strings::write_string;
 use super::{CanonicalArgs, MAX_FIELD_NAME_LEN};
 use crate::error::{quoted, Error, Result};
@@ -253,8 +254,16 @@ impl<'a> Canonicalizer<'a, '_> {
                                 self.pos += 1;
                                 self.out.push(',');
                                 self.skip_ws();
-                                let key = self.object_key()?;
-                                self.member(key, at)?;
+                                let (end, prefix) = match self.peek() {
+                                    Some(b'"') => plain_name(self.src, self.pos + 1),
+                                    _ => (0, 0),
+                                };
+                                if end != 0 {
+                                    self.plain_member(end, prefix)?;
+                                } else {
+                                    let key = self.object_key()?;
+                                    self.member(key, at)?;
+                                }
                                 continue 'value;
                             }
                             Some(b'}') => {
@@ -292,6 +301,21 @@ impl<'a> Canonicalizer<'a, '_> {
             // Past the limit only a special form may follow, and it has a key.
             _ if too_deep => return Err(self.too_deep()),
             _ => return Err(self.error("expected a string key in object")),
+        }
+        // Most names are plain (and so never a special form's).
+        let (end, prefix) = plain_name(self.src, self.pos + 1);
+        if end != 0 {
+            if too_deep {
+                return Err(self.too_deep());
+            }
+            self.stack.push(Frame::Object {
+                out_start: self.out.len(),
+                base: self.members.len(),
+                at,
+            });
+            self.out.push('{');
+            self.plain_member(end, prefix)?;
+            return Ok(true);
         }
         let key = self.object_key()?;
         if let Some(special) = Special::from_name(&key) {
@@ -339,6 +363,26 @@ impl<'a> Canonicalizer<'a, '_> {
         self.members.push(Member {
             prefix: key_prefix(&key),
             key,
+            start,
+            end: start,
+        });
+        Ok(())
+    }
+
+    /// [`Self::member`] for a name that `scan::plain_name` found valid: the
+    /// cursor is on its opening quote, `end` is its closing quote's offset.
+    fn plain_member(&mut self, end: usize, prefix: u64) -> Result<()> {
+        let name = self.pos + 1;
+        self.pos = end + 1;
+        self.skip_ws();
+        self.expect(b':', "expected ':' after object key")?;
+        let start = self.out.len();
+        // Written as it came, quotes included: nothing in it needs escaping.
+        self.out.push_str(&self.text[name - 1..=end]);
+        self.out.push(':');
+        self.members.push(Member {
+            prefix,
+            key: Cow::Borrowed(&self.text[name..end]),
             start,
             end: start,
         });
