@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 
 use super::numbers::{is_special_float, write_number, write_special_text};
-use super::scan::plain_name;
+use super::scan::{canonical_base64, plain_name};
 use super::strings::write_string;
 use super::{CanonicalArgs, MAX_FIELD_NAME_LEN};
 use crate::error::{quoted, Error, Result};
@@ -494,34 +494,44 @@ impl<'a> Canonicalizer<'a, '_> {
             )));
         }
         self.pos += 1;
-        self.bytes.clear();
-        BASE64
-            .decode_vec(text.as_bytes(), &mut self.bytes)
-            .map_err(|_| {
-                Error::malformed(format!(
-                    "{name} (object at byte {at}) is not canonical padded base64: {}",
-                    quoted(&text)
-                ))
-            })?;
-        let eight = |bytes: &[u8]| -> Result<[u8; 8]> {
-            <[u8; 8]>::try_from(bytes).map_err(|_| {
-                Error::malformed(format!(
-                    "{name} (object at byte {at}) must encode exactly 8 bytes, got {}",
-                    bytes.len()
-                ))
-            })
+        let not_canonical = || {
+            Error::malformed(format!(
+                "{name} (object at byte {at}) is not canonical padded base64: {}",
+                quoted(&text)
+            ))
         };
-        // The decoder accepts only canonical padded base64 (padding as
-        // needed, unused bits zero), so an accepted text is exactly the
-        // encoding of its bytes: `$integer` and `$bytes` are written back as
-        // they came instead of being encoded again.
+        let wrong_length = |len: usize| {
+            Error::malformed(format!(
+                "{name} (object at byte {at}) must encode exactly 8 bytes, got {len}"
+            ))
+        };
         match special {
-            Special::Integer => {
-                eight(&self.bytes)?;
-                write_special_text("$integer", &text, &mut self.out);
+            // Canonical padded base64 (padding as needed, unused bits zero) is
+            // exactly the encoding of its bytes: `$integer` and `$bytes` are
+            // validated (scan::canonical_base64 accepts what the decoder
+            // does, no more) and written back as they came.
+            Special::Integer | Special::Bytes => {
+                let b64 = text.as_bytes();
+                if canonical_base64(b64) != Some(b64.len()) {
+                    return Err(not_canonical());
+                }
+                if let Special::Integer = special {
+                    let padding = b64.iter().rev().take_while(|&&c| c == b'=').count();
+                    let len = b64.len() / 4 * 3 - padding;
+                    if len != 8 {
+                        return Err(wrong_length(len));
+                    }
+                }
+                write_special_text(name, &text, &mut self.out);
             }
             Special::Float => {
-                let f = f64::from_le_bytes(eight(&self.bytes)?);
+                self.bytes.clear();
+                BASE64
+                    .decode_vec(text.as_bytes(), &mut self.bytes)
+                    .map_err(|_| not_canonical())?;
+                let bytes = <[u8; 8]>::try_from(self.bytes.as_slice())
+                    .map_err(|_| wrong_length(self.bytes.len()))?;
+                let f = f64::from_le_bytes(bytes);
                 if !is_special_float(f) {
                     // Printed with ryu_js, as JS would: core's float formatting
                     // would add about 17 KB to the wasm module for this message.
@@ -533,7 +543,6 @@ impl<'a> Canonicalizer<'a, '_> {
                 }
                 write_number(f, &mut self.out);
             }
-            Special::Bytes => write_special_text("$bytes", &text, &mut self.out),
         }
         Ok(())
     }
