@@ -306,6 +306,8 @@ impl<'a> Canonicalizer<'a, '_> {
         let (end, prefix) = plain_name(self.src, self.pos + 1);
         if end != 0 {
             if too_deep {
+                // Reported after the name, as the long way does.
+                self.pos = end + 1;
                 return Err(self.too_deep());
             }
             self.stack.push(Frame::Object {
@@ -638,6 +640,22 @@ mod tests {
             code(&format!("{{\"{}\":1}}", "k".repeat(1025))),
             ErrorCode::Malformed
         );
+    }
+
+    #[test]
+    fn nesting_too_deep_is_reported_after_the_name_however_it_is_read() {
+        let limits = Limits {
+            max_bytes: 1 << 20,
+            max_depth: 1,
+        };
+        for (json, at) in [
+            (r#"{"a":{"b":1}}"#, 9),
+            (r#"{"a":{"\u0062":1}}"#, 14),
+            (r#"{"a":{"bcdefghijklmnopqr":1}}"#, 25),
+        ] {
+            let err = canonicalize(json, &limits).unwrap_err();
+            assert!(err.message().ends_with(&format!("(at byte {at})")), "{err}");
+        }
     }
 
     #[test]
