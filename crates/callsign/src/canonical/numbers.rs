@@ -12,7 +12,8 @@ use crate::error::{Error, Result};
 const CANONICAL_NAN_BITS: u64 = 0x7ff8_0000_0000_0000;
 
 impl Canonicalizer<'_, '_> {
-    /// Parses a JSON number and writes the double it denotes.
+    /// Parses a JSON number and writes the double it denotes (or leaves it
+    /// pending when that is its own text).
     pub(super) fn number(&mut self) -> Result<()> {
         let start = self.pos;
         if self.peek() == Some(b'-') {
@@ -42,7 +43,7 @@ impl Canonicalizer<'_, '_> {
         }
         let text = &self.text[start..self.pos];
         if is_canonical_number(text) {
-            self.out.push_str(text);
+            // Output as it came.
             return Ok(());
         }
         // Rust's float parsing is correctly rounded (round half to even),
@@ -55,7 +56,9 @@ impl Canonicalizer<'_, '_> {
                 "number at byte {start} overflows a double"
             )));
         }
+        self.flush_to(start);
         write_number(value, &mut self.out);
+        self.pending = self.pos;
         Ok(())
     }
 

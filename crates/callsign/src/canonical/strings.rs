@@ -36,24 +36,26 @@ impl<'a> Canonicalizer<'a, '_> {
     }
 
     /// Parses a string value (the cursor is on its opening quote) and writes
-    /// it canonically, without decoding it into a buffer first.
+    /// it canonically, without decoding it into a buffer first: only escapes
+    /// that JCS writes otherwise are rewritten, the rest is output as it came.
     pub(super) fn string_value(&mut self) -> Result<()> {
         let start = self.pos;
         self.pos += 1;
-        self.out.push('"');
         loop {
-            let run = self.plain_run();
-            // Runs stop only at ASCII bytes, so they are whole UTF-8.
-            self.out.push_str(&self.text[run..self.pos]);
+            self.plain_run();
             match self.peek() {
                 Some(b'"') => {
                     self.pos += 1;
-                    self.out.push('"');
                     return Ok(());
                 }
                 Some(b'\\') => {
+                    let at = self.pos;
                     let c = self.escape()?;
-                    push_escaped(c, &mut self.out);
+                    if !is_canonical_escape(&self.src[at..self.pos], c) {
+                        self.flush_to(at);
+                        push_escaped(c, &mut self.out);
+                        self.pending = self.pos;
+                    }
                 }
                 Some(_) => return Err(self.error("unescaped control character in string")),
                 None => return Err(unterminated(start)),
@@ -174,6 +176,36 @@ fn lone_surrogate(unit: u16, at: usize) -> Error {
     ))
 }
 
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// True if `escape` (the text of one escape, backslash included, that
+/// denotes `c`) is how JCS writes `c`.
+fn is_canonical_escape(escape: &[u8], c: char) -> bool {
+    match c {
+        '"' => escape == b"\\\"",
+        '\\' => escape == b"\\\\",
+        '\u{8}' => escape == b"\\b",
+        '\u{c}' => escape == b"\\f",
+        '\n' => escape == b"\\n",
+        '\r' => escape == b"\\r",
+        '\t' => escape == b"\\t",
+        '\0'..='\u{1f}' => {
+            let b = c as u8;
+            escape
+                == [
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[usize::from(b >> 4)],
+                    HEX[usize::from(b & 0xf)],
+                ]
+        }
+        // Everything else is written as itself, not escaped.
+        _ => false,
+    }
+}
+
 /// Writes one decoded character as JCS (ECMAScript `JSON.stringify`) does.
 fn push_escaped(c: char, out: &mut String) {
     match c {
@@ -185,7 +217,6 @@ fn push_escaped(c: char, out: &mut String) {
         '\r' => out.push_str("\\r"),
         '\t' => out.push_str("\\t"),
         '\0'..='\u{1f}' => {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
             let b = c as u8;
             out.push_str("\\u00");
             out.push(char::from(HEX[usize::from(b >> 4)]));
