@@ -58,12 +58,15 @@
 //   replay     NonceStore, MemoryNonceStore (§8)
 //   sign       Signer (§5.1)
 //   verify     Verifier (§7)
+//   http       public: signed HTTP requests, the HTTP profile (§11):
+//              mod.rs RequestSigner / RequestVerifier, profile.rs its wire rules
 //
 // The WebAssembly face that the npm package wraps is its own crate,
 // crates/callsign-wasm.
 mod canonical;
 mod envelope;
 mod error;
+pub mod http;
 mod key;
 mod nonce;
 mod random;
