@@ -12,7 +12,8 @@ export type ErrorCode =
   | "replayed"
   | "unsupported"
   | "not_allowed"
-  | "misconfigured";
+  | "misconfigured"
+  | "unavailable";
 
 /** Every {@link ErrorCode}, in SPEC.md §9 order. */
 export const ERROR_CODES: readonly ErrorCode[] = Object.freeze([
@@ -27,6 +28,7 @@ export const ERROR_CODES: readonly ErrorCode[] = Object.freeze([
   "unsupported",
   "not_allowed",
   "misconfigured",
+  "unavailable",
 ]);
 
 const CODES: ReadonlySet<string> = new Set(ERROR_CODES);
