@@ -106,7 +106,7 @@ impl SignedRequest {
     }
 }
 
-/// What a verified request proves (SPEC.md §11.5).
+/// What a verified request proves (SPEC.md §11.4).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct VerifiedRequest {
