@@ -1,0 +1,121 @@
+/**
+ * Replay stores outside Convex (SPEC.md §8): `MemoryNonceStore` for one process (the Rust
+ * core's, in wasm) and `RedisNonceStore` for many processes or instances.
+ *
+ * ```ts
+ * import { createClient } from "redis";
+ * import { RedisNonceStore } from "convex-callsign/stores";
+ *
+ * const redis = await createClient({ url: process.env.REDIS_URL }).connect();
+ * const store = new RedisNonceStore(redis);           // node-redis (`redis` on npm) as it is
+ * // ioredis: new RedisNonceStore({ sendCommand: (args) => ioredis.call(args[0], ...args.slice(1)) })
+ * await verifyRequest(request, { keys, audience, store });
+ * ```
+ *
+ * @module
+ */
+import REDIS_SCRIPT from "./wasm/redis_script.js";
+import { CallsignError, type NonceRecord, type NonceStore } from "./index.js";
+
+export { MemoryNonceStore, type NonceRecord, type NonceStore } from "./index.js";
+
+/**
+ * The one thing {@link RedisNonceStore} needs of a Redis client: send a command given as strings
+ * and resolve to its reply. A node-redis (`redis`) client has it as is.
+ */
+export interface RedisCommandSender {
+  /** Sends `args` (`["EVAL", script, …]`) and resolves to the reply. */
+  sendCommand(args: string[]): Promise<unknown>;
+}
+
+/** How a {@link RedisNonceStore} is set up. */
+export interface RedisNonceStoreOptions {
+  /** Key prefix (default `callsign:`); in a Redis Cluster a hash-tagged one such as `{callsign}:`. */
+  prefix?: string;
+  /**
+   * How long records are kept, R in ms (default 120 000): at least the largest `maxAgeMs` of every
+   * verifier using the store. Fresh calls older than R by Redis's clock are refused as `replayed`.
+   */
+  retentionMs?: number;
+  /** How long to wait for Redis before failing closed with `unavailable` (default 2000 ms). */
+  timeoutMs?: number;
+}
+
+/**
+ * A replay store in Redis (≥ 6.2), shared by every process that verifies the same calls or
+ * requests (SPEC.md §8.1). Each check-and-record is one Lua script, the same one the Rust store
+ * runs: `SET <prefix>n:<kid>:<nonce> NX PXAT ts+R+1`, after refusing pairs signed at or before a
+ * watermark that the script raises to `Redis time − R − 1`. So concurrent verifications of one
+ * call accept it once, and every pair Redis has expired stays refused, whatever window a
+ * verifier uses. When Redis cannot answer (down, unreachable, over `timeoutMs`), `remember`
+ * throws `unavailable`: nothing is accepted.
+ */
+export class RedisNonceStore implements NonceStore {
+  readonly #client: RedisCommandSender;
+  readonly #prefix: string;
+  readonly #retentionMs: number;
+  readonly #timeoutMs: number;
+
+  constructor(client: RedisCommandSender, options: RedisNonceStoreOptions = {}) {
+    if (typeof client?.sendCommand !== "function") {
+      throw new CallsignError("misconfigured", "RedisNonceStore needs a client with sendCommand(args) (node-redis)");
+    }
+    this.#client = client;
+    this.#prefix = options.prefix ?? "callsign:";
+    this.#retentionMs = options.retentionMs ?? 120_000;
+    this.#timeoutMs = options.timeoutMs ?? 2_000;
+  }
+
+  /** The Lua script (SPEC.md §8.1). */
+  static get script(): string {
+    return REDIS_SCRIPT;
+  }
+
+  /** Records the pair, or throws `replayed`, `unavailable` or `misconfigured`. */
+  async remember(record: NonceRecord, _nowMs: number): Promise<void> {
+    const { kid, nonce, ts, rememberUntil } = record;
+    const needed = rememberUntil - ts;
+    if (needed > this.#retentionMs) {
+      throw new CallsignError(
+        "misconfigured",
+        `the replay store keeps records ${this.#retentionMs} ms, less than this verifier's window needs ` +
+          `(${needed} ms): give it a retentionMs of at least the largest maxAgeMs`,
+      );
+    }
+    const args = [
+      "EVAL",
+      REDIS_SCRIPT,
+      "2",
+      `${this.#prefix}n:${kid}:${nonce}`,
+      `${this.#prefix}watermark`,
+      String(ts),
+      String(this.#retentionMs),
+    ];
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let reply: unknown;
+    try {
+      reply = await Promise.race([
+        this.#client.sendCommand(args),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${this.#timeoutMs} ms`)), this.#timeoutMs);
+        }),
+      ]);
+    } catch (e) {
+      const text = String((e as Error)?.message ?? e).slice(0, 64);
+      throw new CallsignError("unavailable", `the replay store (Redis) failed, so the call was not accepted: ${text}`);
+    } finally {
+      clearTimeout(timer);
+    }
+    const [status, watermark] = Array.isArray(reply) ? reply.map(Number) : [NaN, NaN];
+    if (status === 2) return;
+    if (status === 1) throw new CallsignError("replayed", `nonce ${nonce} of key "${kid}" was already accepted`);
+    if (status === 0) {
+      throw new CallsignError(
+        "replayed",
+        `nonce ${nonce} of key "${kid}" may already have been accepted: it was signed at ${ts}, at or before ` +
+          `the store's watermark ${watermark} (records signed that early have expired)`,
+      );
+    }
+    throw new CallsignError("unavailable", "the replay store's script gave an unexpected answer");
+  }
+}
