@@ -6,7 +6,7 @@
 //! (SPEC.md §6.3, the audience being the receiver's origin). The receiver
 //! checks it with its **own** origin, the received method, target, headers
 //! and body bytes, and a time `now`; replays go through the same
-//! [`NonceStore`](crate::NonceStore) as calls.
+//! [`NonceStore`] as calls.
 //!
 //! No HTTP library is involved: a request is its method, its target, its
 //! headers as name/value pairs and its body bytes.
