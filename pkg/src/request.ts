@@ -3,7 +3,7 @@
  * verifier, and the replay-store interface that verification records into. Everything here
  * runs the Rust core in wasm; JS never hashes or MACs. The Fetch-API helpers
  * (`signRequest`, `signedFetch`, `verifyRequest`) are in `convex-callsign/client`, the
- * Redis store in `convex-callsign/stores`.
+ * replay stores (memory, Redis) in `convex-callsign/stores`.
  *
  * @module
  */
@@ -231,27 +231,5 @@ export class RequestVerifier {
   /** Frees the keys inside the wasm module now rather than at garbage collection. */
   free(): void {
     this.#core.free();
-  }
-}
-
-/**
- * The core's in-memory replay store (SPEC.md §8, with its watermark), for one process. Several
- * processes or instances need a shared store: `RedisNonceStore` from `convex-callsign/stores`.
- */
-export class MemoryNonceStore implements NonceStore {
-  readonly #core: import("./wasm/callsign_wasm.js").WasmMemoryStore;
-
-  constructor() {
-    this.#core = withCore((c) => new c.WasmMemoryStore());
-  }
-
-  /** Records the pair, or throws `replayed`. */
-  remember(record: NonceRecord, nowMs: number): void {
-    withCore(() => this.#core.remember(record.kid, record.nonce, record.ts, record.rememberUntil, nowMs));
-  }
-
-  /** How many pairs are held. */
-  get size(): number {
-    return this.#core.size;
   }
 }

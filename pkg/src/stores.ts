@@ -1,6 +1,6 @@
 /**
- * Replay stores outside Convex (SPEC.md §8): `MemoryNonceStore` for one process (the Rust
- * core's, in wasm) and `RedisNonceStore` for many processes or instances.
+ * Replay stores outside Convex (SPEC.md §8): `MemoryNonceStore` for one process and
+ * `RedisNonceStore` for many processes or instances.
  *
  * ```ts
  * import { createClient } from "redis";
@@ -17,7 +17,92 @@
 import REDIS_SCRIPT from "./wasm/redis_script.js";
 import { CallsignError, type NonceRecord, type NonceStore } from "./index.js";
 
-export { MemoryNonceStore, type NonceRecord, type NonceStore } from "./index.js";
+export type { NonceRecord, NonceStore } from "./index.js";
+
+/**
+ * A replay store for one process (SPEC.md §8), with the rules of the Rust core's
+ * `MemoryNonceStore`: a record is forgotten, oldest `ts` first, once `ts + R < now`, R being the
+ * longest window (`rememberUntil − ts`) it has accepted; every pair signed at or before the latest
+ * forgotten `ts` (the watermark) is refused, whatever window it claims. `remember` is synchronous,
+ * so two verifications in one process never interleave inside it. Several processes or instances
+ * need a shared store: {@link RedisNonceStore}.
+ */
+export class MemoryNonceStore implements NonceStore {
+  /** `kid nonce` → ts of every pair held. */
+  readonly #held = new Map<string, number>();
+  /** The held pairs as a binary min-heap by ts: the order they are forgotten in. */
+  readonly #heap: { ts: number; id: string }[] = [];
+  #watermarkTs: number | null = null;
+  #retentionMs = 0;
+
+  /** Records the pair, or throws `replayed`. */
+  remember(record: NonceRecord, nowMs: number): void {
+    this.#forget(nowMs);
+    const { kid, nonce, ts, rememberUntil } = record;
+    if (this.#watermarkTs !== null && ts <= this.#watermarkTs) {
+      throw new CallsignError(
+        "replayed",
+        `nonce ${nonce} of key "${kid}" may already have been accepted: it was signed at ${ts}, and records ` +
+          `of calls signed as late as ${this.#watermarkTs} have been forgotten`,
+      );
+    }
+    const id = `${kid} ${nonce}`;
+    if (this.#held.has(id)) throw new CallsignError("replayed", `nonce ${nonce} of key "${kid}" was already accepted`);
+    this.#retentionMs = Math.max(this.#retentionMs, rememberUntil - ts);
+    this.#held.set(id, ts);
+    this.#push({ ts, id });
+  }
+
+  /** How many pairs are held (expired ones may linger until the next `remember`). */
+  get size(): number {
+    return this.#held.size;
+  }
+
+  /** The latest forgotten `ts`, or null. */
+  get watermarkTs(): number | null {
+    return this.#watermarkTs;
+  }
+
+  /** Forgets, oldest first, every record with `ts + R < now`, raising the watermark. */
+  #forget(now: number): void {
+    const heap = this.#heap;
+    while (heap.length > 0 && heap[0].ts + this.#retentionMs < now) {
+      const { ts, id } = this.#pop();
+      this.#held.delete(id);
+      this.#watermarkTs = ts; // forgotten in ts order: the latest so far
+    }
+  }
+
+  #push(entry: { ts: number; id: string }): void {
+    const heap = this.#heap;
+    heap.push(entry);
+    for (let i = heap.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1;
+      if (heap[parent].ts <= heap[i].ts) break;
+      [heap[parent], heap[i]] = [heap[i], heap[parent]];
+      i = parent;
+    }
+  }
+
+  #pop(): { ts: number; id: string } {
+    const heap = this.#heap;
+    const top = heap[0];
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      for (let i = 0; ; ) {
+        const [l, r] = [2 * i + 1, 2 * i + 2];
+        let least = i;
+        if (l < heap.length && heap[l].ts < heap[least].ts) least = l;
+        if (r < heap.length && heap[r].ts < heap[least].ts) least = r;
+        if (least === i) break;
+        [heap[least], heap[i]] = [heap[i], heap[least]];
+        i = least;
+      }
+    }
+    return top;
+  }
+}
 
 /**
  * The one thing {@link RedisNonceStore} needs of a Redis client: send a command given as strings

@@ -27,8 +27,7 @@ use wasm_bindgen::prelude::*;
 use callsign::http::{Request, RequestSigner, RequestVerifier};
 use callsign::spec::{write_canonical_string, DEFAULT_ENVELOPE_FIELD, MAX_TIMESTAMP_MS};
 use callsign::{
-    Error, ErrorCode, Key, KeySet, Limits, MemoryNonceStore, Nonce, NonceRecord, NonceStore,
-    SignedCall, Signer, Verified, Verifier, Window,
+    Error, ErrorCode, Key, KeySet, Limits, Nonce, SignedCall, Signer, Verified, Verifier, Window,
 };
 
 /// JSON text arrives as UTF-8 bytes that JS encoded with `TextEncoder`:
@@ -494,56 +493,5 @@ impl WasmRequestVerifier {
         write_canonical_string(&verified.query, &mut out);
         out.push('}');
         Ok(out)
-    }
-}
-
-/// The core's [`MemoryNonceStore`] held by JS: one process's replay store,
-/// with SPEC.md §8's watermark.
-#[wasm_bindgen]
-pub struct WasmMemoryStore {
-    inner: MemoryNonceStore,
-}
-
-#[wasm_bindgen]
-impl WasmMemoryStore {
-    /// An empty store.
-    #[wasm_bindgen(constructor)]
-    pub fn new() -> WasmMemoryStore {
-        WasmMemoryStore {
-            inner: MemoryNonceStore::new(),
-        }
-    }
-
-    /// Records (kid, nonce), or throws `replayed` (SPEC.md §8).
-    pub fn remember(
-        &self,
-        kid: &str,
-        nonce: &str,
-        ts: f64,
-        remember_until: f64,
-        now_ms: f64,
-    ) -> Result<(), JsError> {
-        let remember = || -> Result<(), Error> {
-            let record = NonceRecord {
-                kid,
-                nonce,
-                ts: whole(ts, "ts")?,
-                remember_until: whole(remember_until, "rememberUntil")?,
-            };
-            self.inner.remember(&record, whole(now_ms, "now")?)
-        };
-        remember().map_err(thrown)
-    }
-
-    /// How many pairs are held.
-    #[wasm_bindgen(getter)]
-    pub fn size(&self) -> f64 {
-        self.inner.len() as f64
-    }
-}
-
-impl Default for WasmMemoryStore {
-    fn default() -> Self {
-        WasmMemoryStore::new()
     }
 }
