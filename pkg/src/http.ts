@@ -103,9 +103,10 @@ function cached<T extends { free(): void }>(cache: Map<string, T>, id: string, m
  */
 export async function signRequest(request: Request, options: SignRequestOptions = {}): Promise<Request> {
   const url = new URL(request.url);
-  const signer = signerFor(url, request.headers, options);
+  signerFor(url, request.headers, options); // configuration errors before the body is read
   const body = new Uint8Array(await request.arrayBuffer());
-  const added = signer.sign(request.method, url.pathname + url.search, body, options);
+  // Taken again after the await: the cache may have evicted (and freed) it meanwhile.
+  const added = signerFor(url, request.headers, options).sign(request.method, url.pathname + url.search, body, options);
   const headers = new Headers(request.headers);
   for (const [name, value] of Object.entries(added)) headers.set(name, value);
   return new Request(url, {
@@ -178,12 +179,13 @@ function signerFor(url: URL, headers: Headers, options: SignRequestOptions): Req
  */
 export async function verifyRequest(request: Request, options: VerifyRequestOptions): Promise<VerifiedHttpRequest> {
   const { keys, audience, window, maxBodyBytes, store } = options;
-  const verifier = cached(
-    verifiers,
-    JSON.stringify([audience, window?.maxAgeMs, window?.maxFutureMs, maxBodyBytes, keys]),
-    () => new RequestVerifier(keys, { audience, window, maxBodyBytes }),
-  );
-  const body = await readBody(request, verifier.maxBodyBytes);
+  const id = JSON.stringify([audience, window?.maxAgeMs, window?.maxFutureMs, maxBodyBytes, keys]);
+  const verifierFor = () => cached(verifiers, id, () => new RequestVerifier(keys, { audience, window, maxBodyBytes }));
+  // The configuration is checked before the body is read, and the limit applies while reading it.
+  const body = await readBody(request, verifierFor().maxBodyBytes);
+  // Taken again after the await: the cache may have evicted (and freed) it meanwhile. From here
+  // on it is used synchronously (verifyOnce verifies before it awaits the store).
+  const verifier = verifierFor();
   const url = new URL(request.url);
   const now = options.now ?? Date.now();
   const received = { method: request.method, target: url.pathname + url.search, headers: request.headers, body };

@@ -211,3 +211,16 @@ test("the Fetch-API helpers use no Node-only API (they run in Convex actions, De
     assert.doesNotMatch(code(file), /from "node:|require\(|\bBuffer\b|process\.env|\bfs\./, file);
   }
 });
+
+test("many configurations at once: the caches never hand out a freed signer or verifier", async () => {
+  // More configurations than the caches hold (16), all in flight together: each is evicted while
+  // others are still reading bodies.
+  const keys = Array.from({ length: 40 }, (_, i) => lib.generateKey(`k${i}`));
+  const signed = await Promise.all(
+    keys.map((key) => signRequest(new Request(`${SITE}/x`, { method: "POST", body: "{}" }), { key })),
+  );
+  const verified = await Promise.all(
+    signed.map((request, i) => verifyRequest(request, { keys: keys[i], audience: SITE, store: new MemoryNonceStore() })),
+  );
+  assert.deepEqual(verified.map((v) => v.kid), keys.map((_, i) => `k${i}`));
+});
