@@ -326,7 +326,7 @@ export class Callsign {
           const claims = this.#verify((await ctx.meta.getFunctionMetadata()).name, received, window);
           this.#checkScope(claims);
           if (kind !== "query") await this.#claim(ctx, claims);
-          return handler({ ...ctx, [CTX_FIELD]: claimsOf_(claims) }, withoutEnvelope(received));
+          return handler({ ...ctx, [CTX_FIELD]: handedClaims(claims) }, withoutEnvelope(received));
         },
       });
       kind = kindOf(registered);
@@ -448,7 +448,8 @@ export function claimsOf(ctx: object): CallsignClaims {
 /** The claims objects handed to handlers: so that claimsOf recognizes only real ones. */
 const CLAIMS = new WeakSet<object>();
 
-function claimsOf_({ canonicalArgs: _canonical, ...claims }: Verified): CallsignClaims {
+/** The claims a handler sees: frozen, so no code in the call can change what later code reads. */
+function handedClaims({ canonicalArgs: _canonical, ...claims }: Verified): CallsignClaims {
   const frozen = Object.freeze(claims);
   CLAIMS.add(frozen);
   return frozen;
@@ -587,10 +588,21 @@ interface Scope {
 }
 
 const KID = /^[A-Za-z0-9.-]{1,64}$/;
-// A canonical function name (SPEC.md §3.3) as the verifier gives it: `module:export`, the
-// module without a `.js` suffix or trailing `/`. Only this form is accepted, so that a scope
-// entry compares with the claims byte for byte.
-const CANONICAL = /^([\x21-\x7e]*[^/:\s])?:([\x21-\x7e]+)$/;
+
+/**
+ * A scope entry as `[module, export]`, if it is a canonical function name (SPEC.md §3.3) as the
+ * verifier's claims give it — `dir/file:fn`, or `dir/file:*` — so that it compares with them
+ * byte for byte. Spellings the claims never use (`file.js:fn`, `file` for `file:default`) are
+ * refused rather than normalized: such an entry would otherwise silently match nothing.
+ */
+function scopeEntry(name: string): [module: string, fn: string] | undefined {
+  if (!/^[\x21-\x7e]{1,512}$/.test(name)) return undefined;
+  const colon = name.lastIndexOf(":");
+  const module = name.slice(0, Math.max(colon, 0));
+  const fn = name.slice(colon + 1);
+  if (colon <= 0 || fn === "" || module.endsWith("/") || module.endsWith(".js")) return undefined;
+  return [module, fn];
+}
 
 function scopesOf(scopes: Record<string, ScopeEntry[]>): Map<string, Scope> {
   const out = new Map<string, Scope>();
@@ -601,15 +613,13 @@ function scopesOf(scopes: Record<string, ScopeEntry[]>): Map<string, Scope> {
     const modules = new Set<string>();
     for (const entry of entries) {
       const name = typeof entry === "string" ? entry : getFunctionName(entry);
-      const colon = name.lastIndexOf(":");
-      const module = name.slice(0, colon);
-      const fn = name.slice(colon + 1);
-      if (!CANONICAL.test(name) || module === "" || module.endsWith(".js") || fn.includes(":")) {
+      const parsed = scopeEntry(name);
+      if (parsed === undefined) {
         throw new Error(
           `callsign: scopes.${kid}: ${JSON.stringify(name)} is not a function (a reference, "dir/file:fn" or "dir/file:*")`,
         );
       }
-      if (fn === "*") modules.add(module);
+      if (parsed[1] === "*") modules.add(parsed[0]);
       else names.add(name);
     }
     out.set(kid, { allows: (fn) => names.has(fn) || modules.has(fn.slice(0, fn.lastIndexOf(":"))) });

@@ -74,7 +74,7 @@ test("scopes are checked when the module loads", () => {
   const cs = (scopes: Record<string, unknown[]>) => new Callsign(components.callsign, { scopes: scopes as never });
   expect(() => cs({ "not a kid": [] })).toThrow(/not a key id/);
   expect(() => cs({ ok_no: [] })).toThrow(/not a key id/);
-  for (const entry of ["reports", "reports.js:summary", ":summary", "reports:", "dir/:fn", "reports:sum mary"]) {
+  for (const entry of ["reports", "reports.js:summary", ":summary", "reports:", "dir/:fn", "reports:sum mary", "réports:x"]) {
     expect(() => cs({ k: [entry] }), entry).toThrow(/is not a function/);
   }
   expect(() => cs({ k: "reports:*" as never })).toThrow(/must be a list/);
