@@ -49,6 +49,7 @@ export {
   type VerifiedHttpRequest,
   type VerifyRequestOptions,
 } from "./http.js";
+export { isCallsignError, type CallsignErrorData } from "./index.js";
 
 /** The args a signed function takes, minus the envelope: what a caller supplies. */
 export type UnsignedArgs<Ref extends FunctionReference<any, any>> = Omit<
