@@ -33,6 +33,7 @@ On failure every command exits 1 and prints `<code>: <message>` on stderr. The c
   malformed, too_large, invalid_key, unknown_key, bad_signature, expired, not_yet_valid,
   replayed, unsupported       (the protocol's codes, SPEC.md §9)
   not_allowed, misconfigured  (also in SPEC.md §9, but the Convex layer's: never from this command)
+  unavailable                 (a shared replay store, e.g. Redis, failed: never from this command)
   io                          (stdin, stdout or the --seen file failed)
   demo_failed                 (`callsign demo` saw an unexpected outcome)
 Usage errors exit 2.";
@@ -44,6 +45,7 @@ Examples:
   echo '{\"body\":\"hi\", \"n\":1.0}' | callsign canon
   echo '{\"body\":\"hi\"}' | callsign sign --audience https://happy-otter-123.convex.cloud --function messages:send \\
     | CALLSIGN_KEYS=$CALLSIGN_KEY callsign verify --audience https://happy-otter-123.convex.cloud --function messages:send
+  callsign sign-request --audience https://happy-otter-123.convex.site --method POST --path /api/send --body-file body.json
   callsign demo";
 
 /// The `callsign` command line.

@@ -34,20 +34,25 @@ pub enum ErrorCode {
     /// The operation needs something this target or configuration lacks, for
     /// example a clock or randomness on `wasm32` when none was injected.
     Unsupported,
-    /// The call verified, but it names a function the verifier does not expose:
-    /// the Convex gateway's allow-list. The core never returns it; it is listed
-    /// here so that every runtime knows the same codes.
+    /// The call verified, but it names a function the verifier does not expose
+    /// (the Convex gateway's allow-list) or one its key may not call (a key
+    /// scope). The core never returns it; it is listed here so that every
+    /// runtime knows the same codes.
     NotAllowed,
     /// The verifier's own configuration (key set, audience) is invalid. What a
     /// verifier that answers callers (a Convex function) reports instead of the
     /// configuration's own `invalid_key` or `malformed`, whose detail belongs
     /// in its log. The core never returns it.
     Misconfigured,
+    /// A shared replay store (e.g. Redis) could not be reached or failed, so
+    /// the call was not accepted: fail closed. Nothing was recorded for
+    /// certain, so the same call may be tried again while it is in its window.
+    Unavailable,
 }
 
 impl ErrorCode {
     /// Every code, in the order of SPEC.md §9's table.
-    pub const ALL: [ErrorCode; 11] = [
+    pub const ALL: [ErrorCode; 12] = [
         ErrorCode::Malformed,
         ErrorCode::TooLarge,
         ErrorCode::InvalidKey,
@@ -59,6 +64,7 @@ impl ErrorCode {
         ErrorCode::Unsupported,
         ErrorCode::NotAllowed,
         ErrorCode::Misconfigured,
+        ErrorCode::Unavailable,
     ];
 
     /// The code's wire string, e.g. `"bad_signature"`.
@@ -75,6 +81,7 @@ impl ErrorCode {
             ErrorCode::Unsupported => "unsupported",
             ErrorCode::NotAllowed => "not_allowed",
             ErrorCode::Misconfigured => "misconfigured",
+            ErrorCode::Unavailable => "unavailable",
         }
     }
 
