@@ -202,10 +202,46 @@ fn value(r: &mut Rng, depth: u32, out: &mut String, p: u64) {
     }
 }
 
+/// A name near the 1024-byte limit: plain, or with an escape, a `$`, a
+/// non-ASCII character or a quote-like byte at one end.
+fn long_name(r: &mut Rng) -> String {
+    let len = 1016 + r.below(16) as usize;
+    let mut name = "k".repeat(len);
+    match r.below(6) {
+        0 => name.push_str("\\u0061"),
+        1 => name.insert(0, '$'),
+        2 => name.push('é'),
+        3 => name.insert_str(r.below(len as u64) as usize, "\\n"),
+        _ => {}
+    }
+    name
+}
+
+/// A value nested `levels` deep in arrays or objects (a chain near the depth
+/// limits), around an ordinary value.
+fn nest(r: &mut Rng, levels: u32, out: &mut String, p: u64) {
+    let kinds: Vec<bool> = (0..levels).map(|_| r.below(2) == 0).collect();
+    for &object in &kinds {
+        out.push_str(if object { "{\"a\":" } else { "[" });
+    }
+    value(r, 6, out, p);
+    for &object in kinds.iter().rev() {
+        out.push(if object { '}' } else { ']' });
+    }
+}
+
 fn object(r: &mut Rng, depth: u32, out: &mut String, p: u64) {
     out.push('{');
     let n = r.below(6);
-    let mut names: Vec<&str> = (0..n).map(|_| r.pick(NAMES)).collect();
+    let mut names: Vec<String> = (0..n)
+        .map(|_| {
+            if r.below(200) == 0 {
+                long_name(r)
+            } else {
+                r.pick(NAMES).to_owned()
+            }
+        })
+        .collect();
     if r.below(2) == 0 {
         names.sort();
     }
@@ -217,7 +253,12 @@ fn object(r: &mut Rng, depth: u32, out: &mut String, p: u64) {
         let _ = write!(out, "\"{name}\"");
         ws(r, out, p);
         out.push(':');
-        value(r, depth, out, p);
+        if depth == 1 && r.below(100) == 0 {
+            let levels = [58, 60, 61, 62, 63, 125, 126, 127, 128][r.below(9) as usize];
+            nest(r, levels, out, p);
+        } else {
+            value(r, depth, out, p);
+        }
         ws(r, out, p);
     }
     if n == 0 {
@@ -288,10 +329,44 @@ fn main() {
         callsign::Key::parse(key_s).unwrap(),
         callsign_old::Key::parse(key_s).unwrap(),
     );
-    let s_new = callsign::Signer::new(&k_new, aud).unwrap();
-    let s_old = callsign_old::Signer::new(&k_old, aud).unwrap();
-    let v_new = callsign::Verifier::new(&callsign::KeySet::from(k_new), aud).unwrap();
-    let v_old = callsign_old::Verifier::new(&callsign_old::KeySet::from(k_old), aud).unwrap();
+    // Signers and verifiers for each depth limit tried (63 is the default;
+    // 128 is the cap, 1000 acts as it).
+    const DEPTHS: [usize; 8] = [63, 63, 63, 2, 3, 4, 128, 1000];
+    let limits = |depth: usize| (1usize << 20, depth);
+    let new_parts: Vec<_> = DEPTHS
+        .iter()
+        .map(|&d| {
+            let (max_bytes, max_depth) = limits(d);
+            let l = callsign::Limits {
+                max_bytes,
+                max_depth,
+            };
+            (
+                l,
+                callsign::Signer::new(&k_new, aud).unwrap().with_limits(l),
+                callsign::Verifier::new(&callsign::KeySet::from(k_new.clone()), aud)
+                    .unwrap()
+                    .with_limits(l),
+            )
+        })
+        .collect();
+    let old_parts: Vec<_> = DEPTHS
+        .iter()
+        .map(|&d| {
+            let (max_bytes, max_depth) = limits(d);
+            let l = callsign_old::Limits {
+                max_bytes,
+                max_depth,
+            };
+            (
+                l,
+                callsign_old::Signer::new(&k_old, aud).unwrap().with_limits(l),
+                callsign_old::Verifier::new(&callsign_old::KeySet::from(k_old.clone()), aud)
+                    .unwrap()
+                    .with_limits(l),
+            )
+        })
+        .collect();
     let nonce_s = "00112233445566778899aabbccddeeff";
     let (n_new, n_old) = (
         callsign::Nonce::parse(nonce_s).unwrap(),
@@ -309,17 +384,17 @@ fn main() {
         } else {
             text
         };
-        let depth = [63, 63, 63, 2, 3, 4][r.below(6) as usize];
-        let lim_new = callsign::Limits {
-            max_bytes: 1 << 20,
-            max_depth: depth,
+        // Limits for canonicalize and the signer, and (independently) the verifier's.
+        let d = r.below(DEPTHS.len() as u64) as usize;
+        let dv = if r.below(2) == 0 {
+            d
+        } else {
+            r.below(DEPTHS.len() as u64) as usize
         };
-        let lim_old = callsign_old::Limits {
-            max_bytes: 1 << 20,
-            max_depth: depth,
-        };
-        let a = show(&callsign::canonicalize(&text, &lim_new));
-        let b = show(&callsign_old::canonicalize(&text, &lim_old));
+        let (lim_new, s_new, v_new) = (&new_parts[d].0, &new_parts[d].1, &new_parts[dv].2);
+        let (lim_old, s_old, v_old) = (&old_parts[d].0, &old_parts[d].1, &old_parts[dv].2);
+        let a = show(&callsign::canonicalize(&text, lim_new));
+        let b = show(&callsign_old::canonicalize(&text, lim_old));
         assert_eq!(a, b, "canonicalize {i}: {text:?}");
         if a.starts_with("ok") {
             ok += 1;
