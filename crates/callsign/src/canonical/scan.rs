@@ -101,6 +101,21 @@ pub(super) fn digit_stops(word: u64) -> u64 {
     (x.wrapping_add(ONES * 0x76) | x) & TOPS
 }
 
+/// The offset of the first byte from `pos` on that is not an ASCII digit.
+pub(super) fn digits(s: &[u8], mut pos: usize) -> usize {
+    while let Some(word) = word_at(s, pos) {
+        let stops = digit_stops(word);
+        if stops != 0 {
+            return pos + first(stops);
+        }
+        pos += 8;
+    }
+    while let Some(b'0'..=b'9') = s.get(pos) {
+        pos += 1;
+    }
+    pos
+}
+
 /// Flags, exactly, the bytes of `word` outside the base64 alphabet
 /// (`A–Z a–z 0–9 + /`).
 pub(super) fn base64_stops(word: u64) -> u64 {

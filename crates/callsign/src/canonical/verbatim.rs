@@ -18,9 +18,8 @@
 
 use std::ops::Range;
 
-use super::scan::{
-    canonical_base64, digit_stops, first, name_stops, plain_name, string_stops, word_at,
-};
+use super::numbers::is_canonical_plain;
+use super::scan::{canonical_base64, digits, first, name_stops, plain_name, string_stops, word_at};
 use super::{CanonicalArgs, MAX_FIELD_NAME_LEN};
 
 /// What the check found in canonical text: where the set-aside member lies.
@@ -400,26 +399,16 @@ fn number(json: &str, start: usize) -> Option<usize> {
         Some(b'1'..=b'9') => pos = digits(s, pos + 1),
         _ => return None,
     }
-    let int_len = pos - int_start;
-    let zero = int_len == 1 && s[int_start] == b'0';
-    // As `numbers::is_canonical_number` decides, without a second pass.
-    let mut canonical = if s.get(pos) == Some(&b'.') {
-        let frac_start = pos + 1;
+    let int_end = pos;
+    let mut frac_start = pos;
+    if s.get(pos) == Some(&b'.') {
+        frac_start = pos + 1;
         if !matches!(s.get(frac_start), Some(b'0'..=b'9')) {
             return None;
         }
         pos = digits(s, frac_start);
-        let frac = &s[frac_start..pos];
-        frac[frac.len() - 1] != b'0'
-            && if zero {
-                let zeros = frac.iter().take_while(|&&d| d == b'0').count();
-                zeros <= 5 && frac.len() - zeros <= 15
-            } else {
-                int_len + frac.len() <= 15
-            }
-    } else {
-        int_len <= 15 && !(negative && zero)
-    };
+    }
+    let mut canonical = is_canonical_plain(negative, &s[int_start..int_end], &s[frac_start..pos]);
     if let Some(b'e' | b'E') = s.get(pos) {
         canonical = false;
         pos += 1;
@@ -448,21 +437,6 @@ fn number_as_printed(text: &str) -> bool {
         }
         _ => false,
     }
-}
-
-/// The offset of the first byte from `pos` on that is not an ASCII digit.
-fn digits(s: &[u8], mut pos: usize) -> usize {
-    while let Some(word) = word_at(s, pos) {
-        let stops = digit_stops(word);
-        if stops != 0 {
-            return pos + first(stops);
-        }
-        pos += 8;
-    }
-    while let Some(b'0'..=b'9') = s.get(pos) {
-        pos += 1;
-    }
-    pos
 }
 
 /// A `$integer`, `$float` or `$bytes` object at `pos` (its `{`), if it is
