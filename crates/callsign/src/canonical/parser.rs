@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 
 use super::numbers::{is_special_float, write_number, write_special_text};
-use super::scan::{canonical_base64, plain_name};
+use super::scan::{canonical_base64, canonical_special, plain_name};
 use super::strings::write_string;
 use super::{CanonicalArgs, MAX_FIELD_NAME_LEN};
 use crate::error::{quoted, Error, Result};
@@ -323,6 +323,14 @@ impl<'a> Canonicalizer<'a, '_> {
     /// (`{}` or a `$integer`/`$float`/`$bytes` form).
     fn open_object(&mut self) -> Result<bool> {
         let at = self.pos;
+        if !self.stack.is_empty() {
+            if let Some(end) = canonical_special(self.src, at) {
+                // A special form written as it is written out: output as it
+                // came (it is a scalar, at any depth).
+                self.pos = end;
+                return Ok(false);
+            }
+        }
         let out_at = self.out_len();
         self.pos += 1;
         self.skip_ws();

@@ -179,6 +179,52 @@ pub(super) fn canonical_base64(s: &[u8]) -> Option<usize> {
     (base64_value(s[body - 1]) & unused == 0).then_some(len)
 }
 
+/// A `$integer`, `$float` or `$bytes` object at `pos` (its `{`), if it is
+/// written exactly as the parser writes it (no whitespace or escapes,
+/// canonical base64, one of the four `$float` texts): returns the offset
+/// after it.
+pub(super) fn canonical_special(s: &[u8], pos: usize) -> Option<usize> {
+    // `{"$` and then the name, `":"` and the base64 text: each of the names
+    // with the `":"` or `"` after it fills one word.
+    const BYTES: u64 = u64::from_le_bytes(*b"bytes\":\"");
+    const INTEGER: u64 = u64::from_le_bytes(*b"integer\"");
+    const FLOAT: u64 = u64::from_le_bytes(*b"float\":\"");
+    if s.get(pos..pos + 3)? != b"{\"$" {
+        return None;
+    }
+    let word = word_at(s, pos + 3)?;
+    let end = if word == BYTES {
+        let text = pos + 11;
+        text + canonical_base64(&s[text..])?
+    } else if word == INTEGER {
+        // Exactly 8 bytes: 12 characters, the last one padding.
+        let text = pos + 13;
+        if s.get(pos + 11..text)? != b":\"" || canonical_base64(&s[text..])? != 12 {
+            return None;
+        }
+        if s[text + 10] == b'=' || s[text + 11] != b'=' {
+            return None;
+        }
+        text + 12
+    } else if word == FLOAT {
+        // One of the four canonical texts: NaN (the one NaN written),
+        // +Infinity, −Infinity, −0: `AAAAAAAA` and one of four endings.
+        let text = pos + 11;
+        if word_at(s, text)? != u64::from_le_bytes(*b"AAAAAAAA") {
+            return None;
+        }
+        let tail = u32::from_le_bytes(*s.get(text + 8..text + 12)?.first_chunk::<4>()?);
+        let endings = [b"+H8=", b"8H8=", b"8P8=", b"AIA="].map(|e| u32::from_le_bytes(*e));
+        if !endings.contains(&tail) {
+            return None;
+        }
+        text + 12
+    } else {
+        return None;
+    };
+    (s.get(end..end + 2)? == b"\"}").then_some(end + 2)
+}
+
 #[cfg(test)]
 mod tests {
     use base64::engine::general_purpose::STANDARD as BASE64;

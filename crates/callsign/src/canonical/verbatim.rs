@@ -19,7 +19,9 @@
 use std::ops::Range;
 
 use super::numbers::is_canonical_plain;
-use super::scan::{canonical_base64, digits, first, name_stops, plain_name, string_stops, word_at};
+use super::scan::{
+    canonical_special, digits, first, name_stops, plain_name, string_stops, word_at,
+};
 use super::{CanonicalArgs, MAX_FIELD_NAME_LEN};
 
 /// What the check found in canonical text: where the set-aside member lies.
@@ -209,7 +211,7 @@ fn value(json: &str, mut pos: usize, limit: usize) -> Option<usize> {
                 b'"' => pos = string(s, pos + 1)?,
                 b'{' => match *s.get(pos + 1)? {
                     b'}' if depth < limit => pos += 2,
-                    b'"' if s.get(pos + 2) == Some(&b'$') => pos = special(s, pos)?,
+                    b'"' if s.get(pos + 2) == Some(&b'$') => pos = canonical_special(s, pos)?,
                     b'"' if depth < limit => {
                         if depth > 0 {
                             outer.push(cur);
@@ -437,47 +439,6 @@ fn number_as_printed(text: &str) -> bool {
         }
         _ => false,
     }
-}
-
-/// A `$integer`, `$float` or `$bytes` object at `pos` (its `{`), if it is
-/// written canonically: returns the offset after it.
-fn special(s: &[u8], pos: usize) -> Option<usize> {
-    // `{"$` and then the name, `":"` and the base64 text: each of the names
-    // with the `":"` or `"` after it fills one word.
-    const BYTES: u64 = u64::from_le_bytes(*b"bytes\":\"");
-    const INTEGER: u64 = u64::from_le_bytes(*b"integer\"");
-    const FLOAT: u64 = u64::from_le_bytes(*b"float\":\"");
-    let word = word_at(s, pos + 3)?;
-    let end = if word == BYTES {
-        let text = pos + 11;
-        text + canonical_base64(&s[text..])?
-    } else if word == INTEGER {
-        // Exactly 8 bytes: 12 characters, the last one padding.
-        let text = pos + 13;
-        if s.get(pos + 11..text)? != b":\"" || canonical_base64(&s[text..])? != 12 {
-            return None;
-        }
-        if s[text + 10] == b'=' || s[text + 11] != b'=' {
-            return None;
-        }
-        text + 12
-    } else if word == FLOAT {
-        // One of the four canonical texts: NaN (the one NaN written),
-        // +Infinity, −Infinity, −0: `AAAAAAAA` and one of four endings.
-        let text = pos + 11;
-        if word_at(s, text)? != u64::from_le_bytes(*b"AAAAAAAA") {
-            return None;
-        }
-        let tail = u32::from_le_bytes(*s.get(text + 8..text + 12)?.first_chunk::<4>()?);
-        let endings = [b"+H8=", b"8H8=", b"8P8=", b"AIA="].map(|e| u32::from_le_bytes(*e));
-        if !endings.contains(&tail) {
-            return None;
-        }
-        text + 12
-    } else {
-        return None;
-    };
-    (s.get(end..end + 2)? == b"\"}").then_some(end + 2)
 }
 
 #[cfg(test)]
