@@ -44,6 +44,7 @@ describe("Next.js → a Convex HTTP action", () => {
   });
 
   test("the same request again is a replay; a changed one, another key or another site are refused", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     const url = `${deployment.siteUrl}/api/messages`;
     const signed = await signRequest(new Request(url, { method: "POST", body: '{"body":"once","author":"x"}' }));
     const bytes = new Uint8Array(await signed.clone().arrayBuffer());
@@ -60,6 +61,9 @@ describe("Next.js → a Convex HTTP action", () => {
     const elsewhere = await signRequest(new Request(url, { method: "POST", body: "{}" }), { audience: "https://other-456.convex.site" });
     expect(await send(new Uint8Array(await elsewhere.clone().arrayBuffer()), elsewhere.headers)).toMatchObject({ status: 401, code: "bad_signature" });
     expect(await bodies()).not.toContain("twice (nextjs)");
+    // The deployment's log names the kids it holds for the stranger; the caller is not told.
+    expect(warn.mock.calls.flat().join(" ")).toMatch(/unknown_key: .*site keys are nextjs/);
+    warn.mockRestore();
   });
 
   test("the route's own limit (64 KiB) is 413 before the body is hashed; a body that is not the route's JSON is 400", async () => {
