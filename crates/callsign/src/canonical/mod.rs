@@ -53,7 +53,8 @@
 //!   field names and the `$integer`/`$float`/`$bytes` forms;
 //! * `numbers.rs`: reading JSON numbers and writing doubles as ECMAScript does;
 //! * `strings.rs`: reading JSON strings and writing them as JCS does;
-//! * `scan.rs`: the word-at-a-time byte classifiers both passes use;
+//! * `scan.rs`: what both passes use: the word-at-a-time byte classifiers,
+//!   digits, canonical base64 and the canonically written special forms;
 //! * `verbatim.rs`: the check that text is canonical as it stands.
 
 mod numbers;
