@@ -20,7 +20,8 @@
  *
  * @module
  */
-import { convexToJson, type Value } from "convex/values";
+import type { Value } from "convex/values";
+import { argsToJson } from "./encode.js";
 import { withCore } from "./engine.js";
 import { CallsignError, type ErrorCode } from "./errors.js";
 
@@ -361,75 +362,6 @@ const encoder = new TextEncoder();
  */
 function utf8(text: string): Uint8Array {
   return encoder.encode(text);
-}
-
-/**
- * The Convex JSON text of `args`, exactly as a Convex client would send them, after
- * checking that every object and array in them is plain (see {@link checkPlain}).
- */
-function argsToJson(args: Args): string {
-  checkPlain(args);
-  let json: unknown;
-  try {
-    json = convexToJson(args);
-  } catch (e) {
-    throw new CallsignError("malformed", `args are not Convex values: ${cut((e as Error).message)}`);
-  }
-  return JSON.stringify(json);
-}
-
-/**
- * SPEC.md §2.5: Convex builds args with `jsonToConvex`, which turns a `"__proto__"` member into
- * the object's prototype. `convexToJson`, and so the signature, sees only own members, while a
- * handler reads the prototype's too (`settings.isAdmin`). So every object must have the plain
- * prototype (or none) and no own `__proto__` member, and every array must be a plain array;
- * anything else is `malformed`. (`convexToJson` is laxer: it takes any prototype whose
- * constructor is named "Object", and silently drops an own `__proto__` member.)
- * @throws {CallsignError} `malformed`, naming the first value that is not plain.
- */
-function checkPlain(args: unknown): void {
-  const at = notPlainAt(args, 0);
-  if (at !== undefined) {
-    const path = ["args", ...at.reverse()].join(".");
-    throw new CallsignError(
-      "malformed",
-      `args are not plain Convex values: ${cut(path)} is an object or array whose prototype is not the ` +
-        `plain one (a "__proto__" member?); the signature could not cover what it inherits`,
-    );
-  }
-}
-
-/**
- * Past this depth the walk stops: the core refuses anything nested deeper than 128 levels
- * (SPEC.md §2.5), so nothing there can verify.
- */
-const MAX_WALK_DEPTH = 130;
-
-/** The path (innermost key first) to the first value that is not plain, if any. */
-function notPlainAt(value: unknown, depth: number): string[] | undefined {
-  if (value === null || typeof value !== "object" || value instanceof ArrayBuffer) return undefined;
-  if (depth > MAX_WALK_DEPTH) return undefined;
-  const proto = Object.getPrototypeOf(value);
-  if (Array.isArray(value)) {
-    if (proto !== Array.prototype) return [];
-    for (let i = 0; i < value.length; i++) {
-      const at = notPlainAt(value[i], depth + 1);
-      if (at !== undefined) return (at.push(String(i)), at);
-    }
-    return undefined;
-  }
-  // An own "__proto__" (JSON.parse makes one) would be dropped by convexToJson, unsigned.
-  if ((proto !== Object.prototype && proto !== null) || Object.hasOwn(value, "__proto__")) return [];
-  for (const key of Object.keys(value)) {
-    const at = notPlainAt((value as Record<string, unknown>)[key], depth + 1);
-    if (at !== undefined) return (at.push(key), at);
-  }
-  return undefined;
-}
-
-/** Messages quote at most a short prefix of any input (SPEC.md §9). */
-function cut(text: string): string {
-  return text.length <= 160 ? text : `${text.slice(0, 160)}… (${text.length} characters)`;
 }
 
 /**
