@@ -22,7 +22,7 @@
  */
 import type { Value } from "convex/values";
 import { argsToJson } from "./encode.js";
-import { withCore } from "./engine.js";
+import { input, withCore } from "./engine.js";
 import { CallsignError, type ErrorCode } from "./errors.js";
 
 export {
@@ -186,7 +186,7 @@ export class Signer<F extends string = typeof DEFAULT_ENVELOPE_FIELD> {
   sign<A extends Args>(functionName: string, args: A, options: SignOptions = {}): SignedArgs<A, F> {
     const json = argsToJson(args);
     const envelope = withCore(() =>
-      this.#core.sign(functionName, utf8(json), options.now ?? Date.now(), options.nonce),
+      this.#core.signInput(functionName, input(json), options.now ?? Date.now(), options.nonce),
     );
     return { ...args, [this.envelopeField]: JSON.parse(envelope) as Envelope } as SignedArgs<A, F>;
   }
@@ -199,7 +199,7 @@ export class Signer<F extends string = typeof DEFAULT_ENVELOPE_FIELD> {
   signJson(functionName: string, argsJson: string, options: SignOptions = {}): string {
     checkWellFormed(argsJson);
     return withCore(() =>
-      this.#core.signArgsJson(functionName, utf8(argsJson), options.now ?? Date.now(), options.nonce),
+      this.#core.signArgsInput(functionName, input(argsJson), options.now ?? Date.now(), options.nonce),
     );
   }
 
@@ -258,7 +258,7 @@ export class Verifier {
    * @throws {CallsignError} with the code of the first failed check (SPEC.md §7).
    */
   verify(functionName: string, signedArgs: Args, options: VerifyOptions = {}): Verified {
-    // JSON.stringify output is always well-formed: no surrogate check needed.
+    // The encoder writes well-formed text (JSON.stringify escapes lone surrogates): no check.
     return this.#verify(functionName, argsToJson(signedArgs), options);
   }
 
@@ -281,7 +281,7 @@ export class Verifier {
         `the signed args are over the limit of ${this.#maxBytes} bytes (${json.length} UTF-16 code units)`,
       );
     }
-    const out = withCore(() => this.#core.verify(functionName, utf8(json), options.now ?? Date.now()));
+    const out = withCore(() => this.#core.verifyInput(functionName, input(json), options.now ?? Date.now()));
     // The core returns the claims as JSON, a newline, then the canonical args.
     const split = out.indexOf("\n");
     const claims = JSON.parse(out.slice(0, split)) as Omit<Verified, "canonicalArgs">;
@@ -300,7 +300,7 @@ export class Verifier {
  */
 export function canonicalize(convexJson: string, limits: Limits = {}): string {
   checkWellFormed(convexJson);
-  return withCore((c) => c.canonicalize(utf8(convexJson), limits.maxBytes, limits.maxDepth));
+  return withCore((c) => c.canonicalizeInput(input(convexJson), limits.maxBytes, limits.maxDepth));
 }
 
 /**
@@ -353,16 +353,6 @@ function given(value: unknown, code: ErrorCode, message: string): asserts value 
   if (typeof value !== "string") throw new CallsignError(code, message);
 }
 
-const encoder = new TextEncoder();
-
-/**
- * JSON text crosses into wasm as UTF-8 bytes: `TextEncoder` plus a copy is several times
- * faster than wasm-bindgen's string passing, which copies in a JS loop. Callers have
- * ruled out lone surrogates (which `TextEncoder` would replace).
- */
-function utf8(text: string): Uint8Array {
-  return encoder.encode(text);
-}
 
 /**
  * JSON text with a lone surrogate cannot be UTF-8; the wasm boundary would silently turn it

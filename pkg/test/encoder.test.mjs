@@ -60,3 +60,16 @@ test("encoder: a signed object with an own __proto__ member fails to verify with
     (e) => e.code === "malformed" && /args\.s is an object or array whose prototype is not the plain one/.test(e.message),
   );
 });
+
+test("input buffer: text of every UTF-8 width reaches the core whole, after longer and shorter text", async () => {
+  const { canonicalize } = await import("convex-callsign");
+  const widths = ["a", "é", "€", "😀", "\u2028", "\u007f"];
+  const rand = (await import("./encoder-fuzz.mjs")).prng(7);
+  for (let i = 0; i < 300; i++) {
+    let s = "";
+    const n = [0, 1, 5, 100, 5000][i % 5];
+    for (let j = 0; j < n; j++) s += widths[Math.floor(rand() * widths.length)];
+    const text = JSON.stringify({ a: s, b: i });
+    assert.equal(canonicalize(text), text);
+  }
+});
