@@ -71,16 +71,17 @@ import {
   type VObject,
 } from "convex/values";
 import type { ComponentApi } from "./component/_generated/component.js";
+// The verifier alone (verifier.ts), with its smaller wasm module: a Convex function only verifies.
+import type { Envelope } from "./index.js";
 import {
   CallsignError,
   DEFAULT_ENVELOPE_FIELD,
   Verifier,
   type Args,
-  type Envelope,
   type Limits,
   type Verified,
   type Window,
-} from "./index.js";
+} from "./verifier.js";
 import type { CallsignErrorData, ErrorCode } from "./errors.js";
 
 // Convex functions see their environment variables (and CONVEX_CLOUD_URL) in process.env.
@@ -662,5 +663,5 @@ function cachedVerifiers(options: CallsignOptions): (window?: Window) => Verifie
   };
 }
 
-export { isCallsignError, type CallsignErrorData } from "./index.js";
+export { isCallsignError, type CallsignErrorData } from "./verifier.js";
 export type { Envelope, Verified } from "./index.js";

@@ -24,11 +24,14 @@
 
 use wasm_bindgen::prelude::*;
 
-use callsign::http::{Request, RequestSigner, RequestVerifier};
+#[cfg(all(feature = "signer", feature = "http"))]
+use callsign::http::RequestSigner;
+#[cfg(feature = "http")]
+use callsign::http::{Request, RequestVerifier};
 use callsign::spec::{write_canonical_string, DEFAULT_ENVELOPE_FIELD, MAX_TIMESTAMP_MS};
-use callsign::{
-    Error, ErrorCode, Key, KeySet, Limits, Nonce, SignedCall, Signer, Verified, Verifier, Window,
-};
+use callsign::{Error, ErrorCode, KeySet, Limits, Verified, Verifier, Window};
+#[cfg(feature = "signer")]
+use callsign::{Key, Nonce, SignedCall, Signer};
 
 /// JSON text arrives as UTF-8 bytes that JS wrote into the input buffer with
 /// `TextEncoder.encodeInto`: wasm-bindgen's own string passing copies
@@ -119,6 +122,7 @@ fn limits(max_bytes: Option<f64>, max_depth: Option<f64>) -> Result<Limits, Erro
     })
 }
 
+#[cfg(feature = "signer")]
 /// Canonicalizes the first `len` bytes of the input buffer ([`input_buffer`]), Convex JSON
 /// args text (see [`callsign::canonicalize`]).
 #[wasm_bindgen(js_name = canonicalizeInput)]
@@ -131,6 +135,7 @@ pub fn canonicalize_input(
     with_input(len, |json| callsign::canonicalize(json, &limits)).map_err(thrown)
 }
 
+#[cfg(feature = "signer")]
 /// Parses a key string and describes it without its secret or its audience's
 /// text (SPEC.md §6.5): `{"kid":..,"root":bool,"audience":null|{"bytes":n,"fingerprint":".."}}`.
 #[wasm_bindgen(js_name = inspectKey)]
@@ -158,6 +163,7 @@ pub fn inspect_key(key: &str) -> Result<String, JsError> {
     Ok(out)
 }
 
+#[cfg(feature = "signer")]
 /// Checks a key set string (`CALLSIGN_KEYS`) and returns its kids, comma-separated.
 #[wasm_bindgen(js_name = inspectKeySet)]
 pub fn inspect_key_set(keys: &str) -> Result<String, JsError> {
@@ -166,6 +172,7 @@ pub fn inspect_key_set(keys: &str) -> Result<String, JsError> {
     Ok(kids.join(","))
 }
 
+#[cfg(feature = "signer")]
 /// Derives the key for `audience` from a root key; returns its key string.
 #[wasm_bindgen(js_name = deriveKey)]
 pub fn derive_key(root: &str, audience: &str) -> Result<String, JsError> {
@@ -174,6 +181,7 @@ pub fn derive_key(root: &str, audience: &str) -> Result<String, JsError> {
     Ok(derived.to_key_string().to_string())
 }
 
+#[cfg(feature = "signer")]
 /// Generates a new 256-bit root key with id `kid`; returns its key string.
 #[wasm_bindgen(js_name = generateKey)]
 pub fn generate_key(kid: &str) -> Result<String, JsError> {
@@ -181,6 +189,7 @@ pub fn generate_key(kid: &str) -> Result<String, JsError> {
     Ok(key.to_key_string().to_string())
 }
 
+#[cfg(feature = "signer")]
 /// A [`Signer`] held by JS. Nonces come from `crypto.getRandomValues`, the
 /// time from the caller.
 #[wasm_bindgen]
@@ -188,6 +197,7 @@ pub struct WasmSigner {
     inner: Signer,
 }
 
+#[cfg(feature = "signer")]
 #[wasm_bindgen]
 impl WasmSigner {
     /// Sets up a signer; bad configuration throws here, before any call.
@@ -258,6 +268,7 @@ impl WasmSigner {
     }
 }
 
+#[cfg(feature = "signer")]
 impl WasmSigner {
     fn sign_text(
         &self,
@@ -361,6 +372,7 @@ fn verified_json(v: &Verified) -> String {
     out
 }
 
+#[cfg(all(feature = "signer", feature = "http"))]
 /// A [`callsign::http::RequestSigner`] held by JS: signs HTTP requests to one
 /// origin (SPEC.md §11). Nonces come from `crypto.getRandomValues`, the time
 /// from the caller.
@@ -369,6 +381,7 @@ pub struct WasmRequestSigner {
     inner: RequestSigner,
 }
 
+#[cfg(all(feature = "signer", feature = "http"))]
 #[wasm_bindgen]
 impl WasmRequestSigner {
     /// Sets up a signer for `audience` (an origin); bad configuration throws here.
@@ -420,6 +433,7 @@ impl WasmRequestSigner {
     }
 }
 
+#[cfg(feature = "http")]
 /// A [`callsign::http::RequestVerifier`] held by JS. Replays are checked by
 /// the caller's store, with the claims' `kid`, `nonce`, `ts`, `rememberUntil`.
 #[wasm_bindgen]
@@ -427,6 +441,7 @@ pub struct WasmRequestVerifier {
     inner: RequestVerifier,
 }
 
+#[cfg(feature = "http")]
 #[wasm_bindgen]
 impl WasmRequestVerifier {
     /// Sets up a verifier for `audience` (its own origin); bad configuration throws here.
