@@ -7,4 +7,12 @@ export default defineConfig({
     include: ["tests/**/*.test.ts"],
     server: { deps: { inline: ["convex-test"] } },
   },
+  resolve: {
+    alias: {
+      // lib/ marks its modules server-only; Next.js resolves that to nothing on the server, and
+      // the tests run on the server's side too.
+      "server-only": new URL("./tests/server-only.ts", import.meta.url).pathname,
+      "@/": new URL("./", import.meta.url).pathname,
+    },
+  },
 });

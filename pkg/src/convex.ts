@@ -43,6 +43,7 @@
  */
 import {
   getFunctionName,
+  httpActionGeneric,
   makeFunctionReference,
   type ActionBuilder,
   type ArgsArrayForOptionalValidator,
@@ -55,6 +56,7 @@ import {
   type GenericMutationCtx,
   type GenericQueryCtx,
   type MutationBuilder,
+  type PublicHttpAction,
   type QueryBuilder,
   type RegisteredAction,
   type RegisteredMutation,
@@ -76,12 +78,17 @@ import type { Envelope } from "./index.js";
 import {
   CallsignError,
   DEFAULT_ENVELOPE_FIELD,
+  RequestVerifier,
   Verifier,
   type Args,
   type Limits,
+  type NonceRecord,
+  type RequestWindow,
   type Verified,
+  type VerifiedRequest,
   type Window,
 } from "./verifier.js";
+import { readBody } from "./body.js";
 import type { CallsignErrorData, ErrorCode } from "./errors.js";
 
 // Convex functions see their environment variables (and CONVEX_CLOUD_URL) in process.env.
@@ -128,7 +135,60 @@ export interface CallsignOptions {
    * listed may call every signed function and everything on the gateway's allow-lists.
    */
   scopes?: Record<string, ScopeEntry[]>;
+  /**
+   * The key set of signed HTTP actions ({@link Callsign.httpAction}): keys derived for the site
+   * origin (`callsign derive --audience https://<name>.convex.site`), not the ones in `keys`,
+   * which are derived for the `.convex.cloud` URL (SPEC.md §11.1). Default: the
+   * `CALLSIGN_SITE_KEYS` environment variable, read on every request.
+   */
+  siteKeys?: () => string | undefined;
+  /**
+   * The origin signed HTTP actions are verified for. Default: the built-in `CONVEX_SITE_URL`
+   * (`https://<name>.convex.site`, or the custom domain it names). Never the request's URL or
+   * `Host`, which the client chooses.
+   */
+  siteAudience?: () => string | undefined;
+  /**
+   * Keys that may call only some signed HTTP routes, by kid: `{ webhooks: ["/hooks/*"] }`.
+   * Entries are paths, exact (`/api/send`) or a prefix ending in `/*` (`/hooks/*`), compared with
+   * the signed path. A request signed with a listed kid for any other path is `not_allowed`,
+   * after its signature has been checked and before its nonce is claimed. Kids not listed may
+   * call every signed HTTP action. (`scopes` are for function calls and do not apply here.)
+   */
+  siteScopes?: Record<string, string[]>;
 }
+
+/** Convex's own limit on an HTTP action's request body (20 MiB), the largest `maxBodyBytes`. */
+export const HTTP_ACTION_MAX_BODY_BYTES = 20 << 20;
+
+/** How one signed HTTP action verifies. Every field has a default. */
+export interface HttpActionOptions {
+  /** The accepted time window around `created`. Default ±60 s. */
+  window?: RequestWindow;
+  /**
+   * The largest body accepted, in bytes: refused as `too_large` (status 413) before it is read in
+   * full or hashed. Default and maximum {@link HTTP_ACTION_MAX_BODY_BYTES}, Convex's own limit.
+   */
+  maxBodyBytes?: number;
+}
+
+/** What a signed HTTP action's handler gets besides ctx and the request. */
+export interface SignedHttpRequest {
+  /** The verified request: kid, ts, nonce, rememberUntil, method, path, query (frozen). */
+  claims: Readonly<VerifiedRequest>;
+  /**
+   * The body's exact bytes, as verified. The request's own body has been read: use this
+   * (`JSON.parse(new TextDecoder().decode(body))`), not `request.json()`.
+   */
+  body: Uint8Array;
+}
+
+/** A signed HTTP action's handler: Convex's, plus the verified request. */
+export type SignedHttpHandler<DataModel extends GenericDataModel = GenericDataModel> = (
+  ctx: GenericActionCtx<DataModel>,
+  request: Request,
+  signed: SignedHttpRequest,
+) => Promise<Response>;
 
 /** What a signed function's handler sees in `ctx.callsign`: the verified call. */
 export type CallsignClaims = Omit<Verified, "canonicalArgs">;
@@ -268,6 +328,8 @@ export class Callsign {
   readonly #options: CallsignOptions;
   readonly #verifierFor: (window?: Window) => Verifier;
   readonly #scopes: Map<string, Scope>;
+  readonly #requestVerifierFor: (options: HttpActionOptions) => RequestVerifier;
+  readonly #siteScopes: Map<string, Scope>;
 
   /**
    * @param component `components.callsign` from `./_generated/api` (after
@@ -279,6 +341,8 @@ export class Callsign {
     this.#options = options;
     this.#verifierFor = cachedVerifiers(options);
     this.#scopes = scopesOf(options.scopes ?? {});
+    this.#requestVerifierFor = cachedRequestVerifiers(options);
+    this.#siteScopes = siteScopesOf(options.siteScopes ?? {});
   }
 
   /**
@@ -335,6 +399,79 @@ export class Callsign {
       return registered;
     };
     return signedBuilder as unknown as SignedBuilderOf<B>;
+  }
+
+  /**
+   * A signed HTTP action (SPEC.md §11), to route in `convex/http.ts`:
+   *
+   * ```ts
+   * http.route({
+   *   path: "/api/messages", method: "POST",
+   *   handler: cs.httpAction(async (ctx, request, { claims, body }) => {
+   *     const { text } = JSON.parse(new TextDecoder().decode(body));
+   *     await ctx.runMutation(internal.messages.insert, { text, kid: claims.kid });
+   *     return Response.json({ ok: true });
+   *   }),
+   * });
+   * ```
+   *
+   * Before the handler runs, in this order: the configuration (`siteKeys`, default
+   * `CALLSIGN_SITE_KEYS`; `siteAudience`, default `CONVEX_SITE_URL`); the body's size, from
+   * `Content-Length` and then while it is read, before anything is hashed; the body, read once;
+   * the signature over method, path, raw query and `Content-Digest` with the site origin, the
+   * window; `siteScopes`; then the nonce is claimed in the component (its own transaction, as for
+   * a signed action: a handler that fails has used its nonce).
+   *
+   * A refused request gets a JSON response `{ code, message }` with callsign's stable code, and
+   * the handler does not run: status 401 for a request that is not validly signed (`malformed`,
+   * `unknown_key`, `bad_signature`, `expired`, `not_yet_valid`, `replayed`) or whose key may not
+   * call this path (`not_allowed`, 403); 413 for `too_large`; 500 `misconfigured` when this
+   * deployment's setup is wrong (the detail is in its log, not in the response).
+   *
+   * @throws Error when the module loads, for `maxBodyBytes` over Convex's 20 MiB or not a
+   *   positive integer.
+   */
+  httpAction<DataModel extends GenericDataModel = GenericDataModel>(
+    handler: SignedHttpHandler<DataModel>,
+    options: HttpActionOptions = {},
+  ): PublicHttpAction {
+    if (typeof handler !== "function") throw new Error("callsign: httpAction needs a handler");
+    const settings = httpActionSettings(options);
+    return httpActionGeneric(async (ctx, request) => {
+      let signed: SignedHttpRequest;
+      try {
+        signed = await this.#verifyRequest(ctx as unknown as AnyCtx, request, settings);
+      } catch (e) {
+        const data = refusalOf(e);
+        if (data === undefined) throw e;
+        return refusalResponse(data);
+      }
+      return await handler(ctx as unknown as GenericActionCtx<DataModel>, request, signed);
+    });
+  }
+
+  /** Everything {@link Callsign.httpAction} checks before its handler runs. */
+  async #verifyRequest(ctx: AnyCtx, request: Request, settings: HttpActionOptions): Promise<SignedHttpRequest> {
+    // The configuration first (its limit applies while the body is read), then the body, then
+    // the verifier again: a rotation during the read may have freed the first one.
+    const body = await readBody(request, this.#requestVerifierFor(settings).maxBodyBytes);
+    const verifier = this.#requestVerifierFor(settings);
+    const url = new URL(request.url);
+    let claims: VerifiedRequest;
+    try {
+      claims = verifier.verify({ method: request.method, target: url.pathname + url.search, headers: request.headers, body });
+    } catch (e) {
+      if (e instanceof CallsignError && e.code === "unknown_key") {
+        console.warn(`callsign: ${e.code}: ${e.message}; this deployment's site keys are ${verifier.kids.join(", ")}`);
+      }
+      throw e;
+    }
+    const scope = this.#siteScopes.get(claims.kid);
+    if (scope !== undefined && !scope.allows(claims.path)) {
+      throw new CallsignError("not_allowed", `the key ${claims.kid} may not call ${claims.path}`);
+    }
+    await this.#claim(ctx, claims);
+    return { claims: Object.freeze({ ...claims }), body };
   }
 
   /**
@@ -412,7 +549,7 @@ export class Callsign {
    * claim inside the caller's transaction (it commits or rolls back with it); from an action,
    * in a transaction of its own.
    */
-  async #claim(ctx: AnyCtx, claims: Verified): Promise<void> {
+  async #claim(ctx: AnyCtx, claims: NonceRecord): Promise<void> {
     if (ctx.runMutation === undefined) throw new Error("callsign: this ctx cannot run mutations");
     const refused = (await ctx.runMutation(this.component.store.claim, {
       kid: claims.kid,
@@ -626,6 +763,97 @@ function scopesOf(scopes: Record<string, ScopeEntry[]>): Map<string, Scope> {
     out.set(kid, { allows: (fn) => names.has(fn) || modules.has(fn.slice(0, fn.lastIndexOf(":"))) });
   }
   return out;
+}
+
+/** The HTTP statuses of refusals; every other code is 401 (the request is not validly signed). */
+const REFUSAL_STATUS: Partial<Record<ErrorCode, number>> = {
+  too_large: 413,
+  not_allowed: 403,
+  misconfigured: 500,
+  unavailable: 503,
+};
+
+/** The `{ code, message }` of a refusal (a CallsignError, or a rejection from the component). */
+function refusalOf(e: unknown): CallsignErrorData | undefined {
+  if (e instanceof CallsignError) return { code: e.code, message: e.message };
+  if (e instanceof ConvexError && typeof e.data === "object" && e.data !== null && typeof e.data.code === "string") {
+    return { code: e.data.code, message: String(e.data.message) } as CallsignErrorData;
+  }
+  return undefined;
+}
+
+function refusalResponse({ code, message }: CallsignErrorData): Response {
+  return new Response(JSON.stringify({ code, message }), {
+    status: REFUSAL_STATUS[code] ?? 401,
+    headers: { "Content-Type": "application/json", "Cache-Control": "no-store" },
+  });
+}
+
+/** The options of one HTTP action, checked where it is defined. */
+function httpActionSettings(options: HttpActionOptions): HttpActionOptions {
+  const { window, maxBodyBytes = HTTP_ACTION_MAX_BODY_BYTES } = options;
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1 || maxBodyBytes > HTTP_ACTION_MAX_BODY_BYTES) {
+    throw new Error(
+      `callsign: httpAction's maxBodyBytes must be an integer from 1 to ${HTTP_ACTION_MAX_BODY_BYTES} (Convex's limit), not ${maxBodyBytes}`,
+    );
+  }
+  return { window, maxBodyBytes };
+}
+
+/** Paths one key may call: exact paths, and prefixes given as `/prefix/*`. */
+function siteScopesOf(scopes: Record<string, string[]>): Map<string, Scope> {
+  const out = new Map<string, Scope>();
+  for (const [kid, entries] of Object.entries(scopes)) {
+    if (!KID.test(kid)) throw new Error(`callsign: siteScopes: ${JSON.stringify(kid)} is not a key id (SPEC.md §6.1)`);
+    if (!Array.isArray(entries)) throw new Error(`callsign: siteScopes.${kid} must be a list of paths`);
+    const exact = new Set<string>();
+    const prefixes: string[] = [];
+    for (const entry of entries) {
+      if (typeof entry !== "string" || !/^\/[\x21-\x7e]*$/.test(entry) || entry.includes("?") || entry.includes("#")) {
+        throw new Error(`callsign: siteScopes.${kid}: ${JSON.stringify(entry)} is not a path ("/api/send" or "/hooks/*")`);
+      }
+      if (entry.endsWith("/*")) prefixes.push(entry.slice(0, -1));
+      else exact.add(entry);
+    }
+    out.set(kid, { allows: (path) => exact.has(path) || prefixes.some((p) => path.startsWith(p)) });
+  }
+  return out;
+}
+
+/**
+ * Request verifiers built once per isolate, one per (window, size limit) in use, all rebuilt when
+ * the site keys or the site origin change. A configuration that does not build is
+ * `misconfigured` for the caller, with the detail in the deployment's log (as for functions).
+ */
+function cachedRequestVerifiers(options: CallsignOptions): (settings: HttpActionOptions) => RequestVerifier {
+  const keysOf = options.siteKeys ?? (() => process.env.CALLSIGN_SITE_KEYS);
+  const audienceOf = options.siteAudience ?? (() => process.env.CONVEX_SITE_URL);
+  let built: { keys: string | undefined; audience: string | undefined; bySettings: Map<string, RequestVerifier> } | undefined;
+  return ({ window, maxBodyBytes }) => {
+    const keys = keysOf();
+    const audience = audienceOf();
+    if (built === undefined || built.keys !== keys || built.audience !== audience) {
+      for (const verifier of built?.bySettings.values() ?? []) verifier.free();
+      built = { keys, audience, bySettings: new Map() };
+    }
+    const id = `${window?.maxAgeMs ?? ""}/${window?.maxFutureMs ?? ""}/${maxBodyBytes}`;
+    let verifier = built.bySettings.get(id);
+    if (verifier === undefined) {
+      try {
+        if (keys === undefined) throw new CallsignError("invalid_key", "CALLSIGN_SITE_KEYS (or the siteKeys option) is not set");
+        if (audience === undefined) throw new CallsignError("malformed", "CONVEX_SITE_URL (or the siteAudience option) is not set");
+        verifier = new RequestVerifier(keys, { audience, window, maxBodyBytes });
+      } catch (e) {
+        if (!(e instanceof CallsignError)) throw e;
+        console.error(
+          `callsign: this deployment's configuration of signed HTTP actions is invalid (CALLSIGN_SITE_KEYS or its audience): ${e.code}: ${e.message}`,
+        );
+        throw new CallsignError("misconfigured", "callsign is not set up correctly on this deployment; its logs say why");
+      }
+      built.bySettings.set(id, verifier);
+    }
+    return verifier;
+  };
 }
 
 /**

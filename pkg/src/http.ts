@@ -39,6 +39,7 @@ import {
   type SignRequestAtOptions,
   type VerifiedRequest,
 } from "./index.js";
+import { readBody } from "./body.js";
 
 /** How {@link signRequest} and {@link signedFetch} sign. */
 export interface SignRequestOptions extends SignRequestAtOptions {
@@ -192,36 +193,6 @@ export async function verifyRequest(request: Request, options: VerifyRequestOpti
   const claims =
     store === null ? verifier.verify(received, { now }) : await verifier.verifyOnce(store, received, { now });
   return { ...claims, body };
-}
-
-/** The body's bytes, refusing more than `max` as `too_large` without reading further. */
-async function readBody(request: Request, max: number): Promise<Uint8Array> {
-  const tooLarge = (what: string) =>
-    new CallsignError("too_large", `the body has ${what} bytes, over the limit of ${max} bytes`);
-  const declared = request.headers.get("content-length");
-  if (declared !== null && /^[0-9]{1,16}$/.test(declared) && Number(declared) > max) throw tooLarge(declared);
-  if (request.body === null) return new Uint8Array(0);
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > max) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge(`more than ${max}`);
-    }
-    chunks.push(value);
-  }
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
 }
 
 /** An environment variable, where there is an environment. */

@@ -36,11 +36,21 @@
 //   args that are not Convex JSON, is this stub's name), 413 over the backend's 16 MiB
 //   request limit, 404 for any other route.
 //
+// The site, at `siteUrl` (a second loopback port, as a deployment's `.convex.site` beside its
+// `.convex.cloud`): every request goes to the app's HTTP actions (`convex/http.ts`) through
+// `t.fetch`, with its method, raw target, headers and body as received (the body streamed, so
+// a limit applies while it is read), and the action's response goes back as it is. Give the
+// functions `CONVEX_SITE_URL = siteUrl`: convex-test itself builds each request's URL on
+// `https://some.convex.site`, and a signed HTTP action must verify with its configured origin,
+// never the request's. Hop-by-hop headers (Connection, Keep-Alive, Transfer-Encoding, Host)
+// are not passed on, as a proxy would not.
+//
 // Not modelled: auth (an Authorization header is ignored), logLines (function logs go to
 // this process's console), /api/function, /api/run, /api/query_ts and query_at_ts,
 // `export_json`. Without `modules`, internal functions are callable too (convex-test
 // allows it); with them, only public ones, as on a deployment.
-import { createServer, type IncomingMessage } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { Readable } from "node:stream";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -66,6 +76,8 @@ export interface ConvexTestRunner {
   query(ref: any, args: any): Promise<any>;
   mutation(ref: any, args: any): Promise<any>;
   action(ref: any, args: any): Promise<any>;
+  /** The app's HTTP actions (`t.fetch`), served at the site URL. */
+  fetch?(path: string, init?: RequestInit): Promise<Response>;
 }
 
 /** How {@link serveConvex} is set up. */
@@ -92,7 +104,12 @@ export interface ServedConvex {
    * `CONVEX_CLOUD_URL`.
    */
   url: string;
-  /** Each request's endpoint and parsed body, in order. */
+  /**
+   * The site URL (no trailing slash), where the app's HTTP actions answer: give it to the
+   * functions as `CONVEX_SITE_URL`, and sign HTTP requests for it.
+   */
+  siteUrl: string;
+  /** Each request's endpoint and parsed body, in order (the site's requests are not listed). */
   requests: { endpoint: string; body: any }[];
   close(): Promise<void>;
 }
@@ -213,21 +230,81 @@ export async function serveConvex({
     }
   }
 
+  const site = createServer((req, res) => {
+    forwardToHttpActions(t, req, res).catch((e) => {
+      if (!res.headersSent) {
+        res.writeHead(500, { "Content-Type": "text/plain" });
+        res.end(`stub: ${e?.stack ?? e}`);
+      } else {
+        res.destroy();
+      }
+    });
+  });
+  const url = await listen(server, port, host);
+  const siteUrl = await listen(site, 0, host);
+  return {
+    url,
+    siteUrl,
+    requests,
+    close: async () => {
+      await Promise.all([stop(server), stop(site)]);
+    },
+  };
+}
+
+async function listen(server: Server, port: number, host: string): Promise<string> {
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => resolve());
   });
   const address = server.address() as { address: string; family: string; port: number };
   const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  return {
-    url: `http://${shownHost}:${address.port}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((e) => (e ? reject(e) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
+  return `http://${shownHost}:${address.port}`;
+}
+
+function stop(server: Server): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.close((e) => (e ? reject(e) : resolve()));
+    server.closeAllConnections();
+  });
+}
+
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "host", "upgrade", "proxy-connection", "te", "trailer"]);
+
+/** One request to the site, through the app's router (`t.fetch`), answered as the action did. */
+async function forwardToHttpActions(t: ConvexTestRunner, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const target = req.url ?? "/";
+  if (t.fetch === undefined || !target.startsWith("/")) {
+    req.resume();
+    res.writeHead(404, { "Content-Type": "text/plain" });
+    res.end(t.fetch === undefined ? "this convex-test instance has no fetch" : "not an origin-form target");
+    return;
+  }
+  const headers = new Headers();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!;
+    if (!HOP_BY_HOP.has(name.toLowerCase())) headers.append(name, req.rawHeaders[i + 1]!);
+  }
+  const method = req.method ?? "GET";
+  const hasBody = method !== "GET" && method !== "HEAD";
+  if (!hasBody) req.resume();
+  const response = await t.fetch(target, {
+    method,
+    headers,
+    body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : null,
+    // Node's Request needs this for a stream body.
+    ...(hasBody ? { duplex: "half" } : {}),
+  } as RequestInit);
+  // What was not read (a body refused before its end) is drained, so the answer can be sent.
+  if (hasBody && !req.readableEnded) req.resume();
+  const out: Record<string, string[]> = {};
+  response.headers.forEach((value, name) => {
+    if (!HOP_BY_HOP.has(name)) (out[name] ??= []).push(value);
+  });
+  const body = new Uint8Array(await response.arrayBuffer());
+  out["content-length"] = [String(body.length)];
+  res.writeHead(response.status, out);
+  res.end(body);
 }
 
 /** Value exporters by `format`, as convex-backend's value/src/export.rs. */

@@ -1,6 +1,6 @@
 // The verifier alone: what a Convex function needs (convex-callsign/convex imports this, not
 // index.ts). pkg/build bundles it into dist/verifier.js with the verifier-only wasm module
-// (crates/callsign-wasm without default features: no signing, keys or HTTP), which is smaller
+// (crates/callsign-wasm with only its `http` feature: no signing or key management), which is smaller
 // and compiles faster on a cold start; dist/index.js bundles it with the whole module.
 import type { Value } from "convex/values";
 import { argsToJson } from "./encode.js";
@@ -14,6 +14,17 @@ export {
   type CallsignErrorData,
   type ErrorCode,
 } from "./errors.js";
+
+// Signed HTTP actions verify requests (cs.httpAction); RequestSigner stays out of this bundle.
+export {
+  RequestVerifier,
+  type NonceRecord,
+  type NonceStore,
+  type ReceivedRequest,
+  type RequestVerifierOptions,
+  type RequestWindow,
+  type VerifiedRequest,
+} from "./request.js";
 
 /** The default name of the args field that carries the envelope. */
 export const DEFAULT_ENVELOPE_FIELD = "_callsign";

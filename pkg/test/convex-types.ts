@@ -102,3 +102,20 @@ type Api = ApiFromModules<{
 }>;
 
 export { sendArgs, noEnvelope, listed, noneArgs, composedArgs, tenantOut };
+
+// Signed HTTP actions: what httpRouter takes; the handler's claims and body are typed.
+import { httpRouter, type PublicHttpAction } from "convex/server";
+const http = httpRouter();
+const hook: PublicHttpAction = cs.httpAction<DataModel>(async (ctx, request, { claims, body }) => {
+  const path: string = claims.path;
+  const bytes: Uint8Array = body;
+  const method: string = request.method;
+  await ctx.runMutation(null as never, {} as never);
+  // @ts-expect-error the claims are read-only
+  claims.kid = "other";
+  return Response.json({ path, n: bytes.length, method });
+}, { maxBodyBytes: 1 << 20, window: { maxAgeMs: 30_000 } });
+http.route({ path: "/hook", method: "POST", handler: hook });
+// @ts-expect-error the handler must answer a Response
+cs.httpAction(async () => "not a response");
+export { http };

@@ -10,7 +10,9 @@ import { fileURLToPath } from "node:url";
 import { convexTest } from "convex-test";
 import { ConvexHttpClient } from "convex/browser";
 import { fetchMutation } from "convex/nextjs";
+import { request as httpRequest } from "node:http";
 import { Signer, deriveKey, generateKey, isCallsignError } from "convex-callsign";
+import { signedFetch } from "convex-callsign/client";
 import { convexModules, exportClean, register, serveConvex } from "convex-callsign/test";
 import { api } from "./convex/_generated/api.js";
 import schema from "./convex/schema.js";
@@ -33,6 +35,9 @@ before(async () => {
   deployment = await serveConvex({ t, modules });
   deploymentEnv(deployment.url);
   signer = new Signer(root, { audience: deployment.url });
+  // Its site, as a deployment's CONVEX_SITE_URL, with a key derived for it.
+  process.env.CONVEX_SITE_URL = deployment.siteUrl;
+  process.env.CALLSIGN_SITE_KEYS = deriveKey(root, deployment.siteUrl);
 });
 
 after(() => deployment?.close());
@@ -177,6 +182,56 @@ test("functionErrorStatus 560: the npm client still re-throws the ConvexError", 
 
 test("the stub listens on loopback only", async () => {
   await assert.rejects(serveConvex({ t, host: "0.0.0.0" }), /loopback only/);
+});
+
+test("the site: signedFetch over loopback reaches cs.httpAction (convex/http.js); replays and changes refused", async () => {
+  assert.match(deployment.siteUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
+  assert.notEqual(deployment.siteUrl, deployment.url);
+  const url = `${deployment.siteUrl}/api/echo?b=2&a=1`;
+  const response = await signedFetch(url, { method: "POST", body: '{"over":"the wire"}' }, { key: root });
+  assert.equal(response.status, 200);
+  const json = await response.json();
+  assert.equal(json.body, '{"over":"the wire"}');
+  assert.deepEqual({ ...json.claims, ts: 0, nonce: "", rememberUntil: 0 }, {
+    kid: "level3", ts: 0, nonce: "", rememberUntil: 0, method: "POST", path: "/api/echo", query: "b=2&a=1",
+  });
+  const get = await signedFetch(`${deployment.siteUrl}/api/echo`, {}, { key: root });
+  assert.equal(get.status, 200);
+
+  // The same bytes sent again by a plain client: a replay. A changed query: a bad signature.
+  const { signRequest } = await import("convex-callsign/client");
+  const signed = await signRequest(new Request(url, { method: "POST", body: "x" }), { key: root });
+  const body = new Uint8Array(await signed.clone().arrayBuffer());
+  const again = (target = url) => fetch(target, { method: "POST", headers: signed.headers, body });
+  assert.equal((await again()).status, 200);
+  const replay = await again();
+  assert.equal(replay.status, 401);
+  assert.equal((await replay.json()).code, "replayed");
+  const changed = await again(url.replace("a=1", "a=2"));
+  assert.deepEqual([changed.status, (await changed.json()).code], [401, "bad_signature"]);
+  // Not routed: the router's own 404.
+  assert.equal((await fetch(`${deployment.siteUrl}/nowhere`)).status, 404);
+});
+
+test("the site streams the body: 413 from Content-Length before reading it all, headers and status passed back", async () => {
+  // 1 MiB declared and sent to /api/small (16 bytes): refused, without reading the rest.
+  const { status, headers, text } = await new Promise((resolve, reject) => {
+    const target = new URL(`${deployment.siteUrl}/api/small`);
+    const req = httpRequest(
+      { host: target.hostname, port: target.port, path: target.pathname, method: "POST", headers: { "Content-Length": 1 << 20 } },
+      (res) => {
+        let text = "";
+        res.on("data", (d) => (text += d));
+        res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, text }));
+      },
+    );
+    req.on("error", reject);
+    req.end(Buffer.alloc(1 << 20, 0x61));
+  });
+  assert.equal(status, 413);
+  assert.equal(headers["content-type"], "application/json");
+  assert.equal(headers["cache-control"], "no-store");
+  assert.equal(JSON.parse(text).code, "too_large");
 });
 
 let builtExample;

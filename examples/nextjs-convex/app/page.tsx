@@ -3,7 +3,7 @@
 import { fetchQuery } from "convex/nextjs";
 import { api } from "@/convex/_generated/api";
 import { callsign } from "@/lib/callsign";
-import { postMessage } from "./actions";
+import { postMessage, postMessageOverHttp } from "./actions";
 
 export const dynamic = "force-dynamic";
 
@@ -15,6 +15,7 @@ export default async function Home() {
       <form action={postMessage}>
         <input name="body" placeholder="Say something" />
         <button type="submit">Post</button>
+        <button formAction={postMessageOverHttp}>Post through the HTTP action</button>
       </form>
       <ul>
         {messages.map((m, i) => (

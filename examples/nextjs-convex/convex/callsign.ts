@@ -7,10 +7,11 @@ import { customCtx, customQuery } from "convex-helpers/server/customFunctions";
 import { api, components, internal } from "./_generated/api";
 import { action, mutation, query } from "./_generated/server";
 
-// Keys from CALLSIGN_KEYS, audience CONVEX_CLOUD_URL, window ±60 s: the defaults. (The
-// annotation is needed because the scopes name functions of this app, whose types in
+// Keys from CALLSIGN_KEYS, audience CONVEX_CLOUD_URL, window ±60 s: the defaults; signed HTTP
+// actions (convex/http.ts, cs.httpAction) verify with CALLSIGN_SITE_KEYS and CONVEX_SITE_URL.
+// (The annotation is needed because the scopes name functions of this app, whose types in
 // ./_generated/api depend on this module; "reports:byKey" as a string would need none.)
-const cs: Callsign = new Callsign(components.callsign, {
+export const cs: Callsign = new Callsign(components.callsign, {
   // The reporting key (a dashboard's server, say) may read this report and nothing else;
   // every other key may call every signed function.
   scopes: { reporting: [api.reports.byKey] },

@@ -1,22 +1,30 @@
 import { ConvexError, v } from "convex/values";
 import { internal } from "./_generated/api";
-import { internalQuery } from "./_generated/server";
+import { internalMutation, internalQuery, type MutationCtx } from "./_generated/server";
 import { signedAction, signedMutation, signedQuery } from "./callsign";
 
 /** Posts a message. Only a server holding a key can call it, once per signed call. */
 export const send = signedMutation({
   args: { body: v.string(), author: v.string() },
-  handler: async (ctx, { body, author }) => {
-    const settings = await ctx.db.query("settings").first();
-    if (settings !== null && !settings.open) {
-      // Throwing rolls back the whole transaction, the nonce included: the same signed
-      // call can be sent again once the board is open.
-      throw new ConvexError({ code: "closed", message: "the board is closed" });
-    }
-    // ctx.callsign is the verified call: which key signed it, when.
-    return await ctx.db.insert("messages", { body, author, kid: ctx.callsign.kid });
-  },
+  // ctx.callsign is the verified call: which key signed it, when.
+  handler: async (ctx, { body, author }) => await post(ctx, { body, author, kid: ctx.callsign.kid }),
 });
+
+/** Posts a message for a signed HTTP request (convex/http.ts), by the same rule as `send`. */
+export const postSigned = internalMutation({
+  args: { body: v.string(), author: v.string(), kid: v.string() },
+  handler: async (ctx, message) => await post(ctx, message),
+});
+
+async function post(ctx: MutationCtx, message: { body: string; author: string; kid: string }) {
+  const settings = await ctx.db.query("settings").first();
+  if (settings !== null && !settings.open) {
+    // Throwing rolls back the whole transaction, the nonce included: the same signed
+    // call can be sent again once the board is open.
+    throw new ConvexError({ code: "closed", message: "the board is closed" });
+  }
+  return await ctx.db.insert("messages", message);
+}
 
 /** Deletes a message. A call signed for `messages:send` cannot be used here. */
 export const remove = signedMutation({

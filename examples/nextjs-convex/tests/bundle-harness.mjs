@@ -4,11 +4,13 @@
 // of level 2: tests/bundle.test.ts.
 import { convexTest } from "convex-test";
 import { makeFunctionReference } from "convex/server";
-import { CallSigner } from "convex-callsign/client";
+import { CallSigner, signRequest } from "convex-callsign/client";
 import { deriveKey, generateKey, isCallsignError } from "convex-callsign";
 import { components } from "../convex/_generated/api.js";
 
 export const AUDIENCE = "https://happy-otter-123.convex.cloud";
+/** The site origin convex-test's t.fetch serves, as the deployment's CONVEX_SITE_URL. */
+const SITE = "https://some.convex.site";
 
 /**
  * `bundle` is the directory (ending in "/") holding `app/` and `component/`, the modules of
@@ -19,6 +21,8 @@ export async function session(bundle, env) {
   const reporting = generateKey("reporting");
   env("CALLSIGN_KEYS", [ops, reporting].map((k) => deriveKey(k, AUDIENCE)).join(","));
   env("CONVEX_CLOUD_URL", AUDIENCE);
+  env("CALLSIGN_SITE_KEYS", deriveKey(ops, SITE));
+  env("CONVEX_SITE_URL", SITE);
   const load = (path) => () => import(`${bundle}${path}`);
   // convex-test finds the functions' root by the "_generated" entry; the bundles have none
   // (esbuild inlined it), so that one entry points at the sources'. Both schemas are the
@@ -29,6 +33,8 @@ export async function session(bundle, env) {
     "./app/admin.js": load("app/admin.js"),
     "./app/callsign.js": load("app/callsign.js"),
     "./app/reports.js": load("app/reports.js"),
+    "./app/http.js": load("app/http.js"),
+    "./app/outbound.js": load("app/outbound.js"),
   });
   t.registerComponent("callsign", (await import(`${bundle}component/schema.js`)).default, {
     "./component/_generated/api.js": () => import("../node_modules/convex-callsign/dist/component/_generated/api.js"),
@@ -51,10 +57,23 @@ export async function session(bundle, env) {
   const send = ref("messages:send");
   const args = signer.args(send, { body: "bundled", author: "cli" });
   const gateway = signer.gatewayArgs(ref("admin:setOpen"), { open: true });
+  // The bundled convex/http.ts: a signed request to its HTTP action, sent twice.
+  const request = await signRequest(
+    new Request(`${SITE}/api/messages`, { method: "POST", body: JSON.stringify({ body: "over http", author: "cli" }) }),
+    { key: ops },
+  );
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  const fetched = async () => {
+    const response = await t.fetch("/api/messages", { method: "POST", headers: request.headers, body: bytes });
+    const json = await response.json();
+    return response.status === 200 ? "accepted" : `${response.status} ${json.code}`;
+  };
   return {
     accepted: await code(t.mutation(send, args)),
     replayed: await code(t.mutation(send, args)),
     changed: await code(t.mutation(send, { ...args, body: "changed" })),
+    httpAction: await fetched(),
+    httpReplayed: await fetched(),
     action: await t.action(ref("messages:digest"), signer.args(ref("messages:digest"), { title: "bundle" })),
     gateway: await t.mutation(ref("callsign:runMutation"), gateway),
     notAllowed: await code(t.mutation(ref("callsign:runMutation"), signer.gatewayArgs(ref("admin:purge"), {}))),

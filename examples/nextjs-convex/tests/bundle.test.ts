@@ -25,13 +25,15 @@ const EXPECTED = {
   accepted: "accepted",
   replayed: "replayed",
   changed: "bad_signature",
-  action: "bundle: 1 message(s)",
+  httpAction: "accepted",
+  httpReplayed: "401 replayed",
+  action: "bundle: 2 message(s)",
   gateway: true,
   notAllowed: "not_allowed",
-  report: { for: "server key reporting", counts: { bundled: 1 } },
+  report: { for: "server key reporting", counts: { bundled: 2 } },
   outOfScope: "not_allowed",
-  stored: ["bundled"],
-  claimed: ["bundled", "bundled", "bundled"],
+  stored: ["bundled", "over http"],
+  claimed: ["bundled", "bundled", "bundled", "bundled"],
   cleanup: { deleted: 0, more: false },
 };
 
@@ -121,7 +123,7 @@ afterAll(() => {
 
 test("the push request holds the app's modules and the component's, bundled from dist/component", () => {
   const app = push.appDefinition.changedModules.map((m) => m.path).filter((p) => !p.startsWith("_deps/"));
-  expect(app.sort()).toEqual(["admin.js", "callsign.js", "messages.js", "reports.js"]);
+  expect(app.sort()).toEqual(["admin.js", "callsign.js", "http.js", "messages.js", "outbound.js", "reports.js"]);
   expect(push.componentDefinitions).toHaveLength(1);
   const [component] = push.componentDefinitions;
   expect(component!.definitionPath).toMatch(/node_modules\/convex-callsign\/dist\/component$/);

@@ -13,6 +13,8 @@ export const cs = new Callsign(components.callsign, {
     // The auditor may call anything in reports.js, internal functions through the gateway too.
     auditor: ["reports:*"],
   },
+  // Signed HTTP actions (http.js): the hooks key may call /hooks/... and nothing else.
+  siteScopes: { hooks: ["/hooks/*", "/api/exact"] },
 });
 
 export const signedQuery = cs.signed(query);

@@ -10,7 +10,9 @@
 
 import type * as admin from "../admin.js";
 import type * as callsign from "../callsign.js";
+import type * as http from "../http.js";
 import type * as messages from "../messages.js";
+import type * as outbound from "../outbound.js";
 import type * as reports from "../reports.js";
 
 import type {
@@ -22,7 +24,9 @@ import type {
 declare const fullApi: ApiFromModules<{
   admin: typeof admin;
   callsign: typeof callsign;
+  http: typeof http;
   messages: typeof messages;
+  outbound: typeof outbound;
   reports: typeof reports;
 }>;
 
