@@ -73,20 +73,21 @@ import {
   type VObject,
 } from "convex/values";
 import type { ComponentApi } from "./component/_generated/component.js";
+// The verifier alone (verifier.ts), with its smaller wasm module: a Convex function only verifies.
+import type { Envelope } from "./index.js";
 import {
   CallsignError,
   DEFAULT_ENVELOPE_FIELD,
   RequestVerifier,
   Verifier,
   type Args,
-  type Envelope,
   type Limits,
   type NonceRecord,
   type RequestWindow,
   type Verified,
   type VerifiedRequest,
   type Window,
-} from "./index.js";
+} from "./verifier.js";
 import { readBody } from "./body.js";
 import type { CallsignErrorData, ErrorCode } from "./errors.js";
 
@@ -890,5 +891,5 @@ function cachedVerifiers(options: CallsignOptions): (window?: Window) => Verifie
   };
 }
 
-export { isCallsignError, type CallsignErrorData } from "./index.js";
+export { isCallsignError, type CallsignErrorData } from "./verifier.js";
 export type { Envelope, Verified } from "./index.js";

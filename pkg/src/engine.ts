@@ -11,7 +11,8 @@ import { fromCore } from "./errors.js";
 
 export type Core = typeof core;
 
-let ready = false;
+let memory: WebAssembly.Memory | undefined;
+const encoder = new TextEncoder();
 
 function decodeBase64(text: string): Uint8Array {
   const fromBase64 = (Uint8Array as unknown as { fromBase64?: (s: string) => Uint8Array })
@@ -31,13 +32,34 @@ function decodeBase64(text: string): Uint8Array {
  * @internal
  */
 export function withCore<T>(f: (c: Core) => T): T {
-  if (!ready) {
-    core.initSync({ module: decodeBase64(WASM_BASE64) });
-    ready = true;
+  if (memory === undefined) {
+    memory = core.initSync({ module: decodeBase64(WASM_BASE64) }).memory;
   }
   try {
     return f(core);
   } catch (thrown) {
     throw fromCore(thrown);
   }
+}
+
+/**
+ * Writes `text` as UTF-8 into the core's input buffer, straight into wasm memory (no copy of
+ * the bytes in JS, no allocation per call), and returns its length in bytes, for the core's
+ * `…Input` functions. Only inside {@link withCore}. Callers have ruled out lone surrogates
+ * (which `encodeInto` would replace).
+ * @internal
+ */
+export function input(text: string): number {
+  const n = text.length;
+  // One byte per UTF-16 unit first (ASCII, the usual case), then room for the rest: at most
+  // three bytes per unit. The core keeps the buffer's bytes when it grows it.
+  let ptr = core.inputBuffer(n);
+  let { read, written } = encoder.encodeInto(text, new Uint8Array(memory!.buffer, ptr, n));
+  if (read < n) {
+    const size = written + 3 * (n - read);
+    ptr = core.inputBuffer(size);
+    const view = new Uint8Array(memory!.buffer, ptr + written, size - written);
+    written += encoder.encodeInto(text.slice(read), view).written;
+  }
+  return written;
 }

@@ -57,3 +57,18 @@ test("/test registers every module of the built component", () => {
   assert.deepEqual(calls, [["callsign", testEntry.schema, testEntry.modules]]);
   assert.equal(testEntry.register({ registerComponent: (name) => name }, "other"), "other");
 });
+
+test("/convex loads the verifier-only module, not the root bundle", async () => {
+  const { readFileSync } = await import("node:fs");
+  const source = readFileSync(new URL("../dist/convex.js", import.meta.url), "utf8");
+  assert.doesNotMatch(source, /from "\.\/index\.js"/);
+  assert.match(source, /from "\.\/verifier\.js"/);
+  const verifierOnly = await import("../dist/wasm-verifier/callsign_wasm.js");
+  const whole = await import("../dist/wasm/callsign_wasm.js");
+  // Both verifiers (calls, and HTTP actions' requests); nothing that signs or makes keys.
+  for (const name of ["WasmVerifier", "WasmRequestVerifier"]) assert.equal(typeof verifierOnly[name], "function", name);
+  for (const name of ["WasmSigner", "WasmRequestSigner", "generateKey", "deriveKey"]) {
+    assert.equal(verifierOnly[name], undefined, name);
+    assert.equal(typeof whole[name], "function", name);
+  }
+});

@@ -24,15 +24,18 @@
 
 use wasm_bindgen::prelude::*;
 
-use callsign::http::{Request, RequestSigner, RequestVerifier};
+#[cfg(all(feature = "signer", feature = "http"))]
+use callsign::http::RequestSigner;
+#[cfg(feature = "http")]
+use callsign::http::{Request, RequestVerifier};
 use callsign::spec::{write_canonical_string, DEFAULT_ENVELOPE_FIELD, MAX_TIMESTAMP_MS};
-use callsign::{
-    Error, ErrorCode, Key, KeySet, Limits, Nonce, SignedCall, Signer, Verified, Verifier, Window,
-};
+use callsign::{Error, ErrorCode, KeySet, Limits, Verified, Verifier, Window};
+#[cfg(feature = "signer")]
+use callsign::{Key, Nonce, SignedCall, Signer};
 
-/// JSON text arrives as UTF-8 bytes that JS encoded with `TextEncoder`:
-/// wasm-bindgen's own string passing copies non-large strings one UTF-16 unit
-/// at a time in JS, several times slower than `TextEncoder` plus a memcpy.
+/// JSON text arrives as UTF-8 bytes that JS wrote into the input buffer with
+/// `TextEncoder.encodeInto`: wasm-bindgen's own string passing copies
+/// non-large strings one UTF-16 unit at a time in JS, several times slower.
 /// The wrapper never passes invalid UTF-8; the check is cheap and keeps the
 /// core's `&str` contract.
 fn utf8(bytes: &[u8]) -> Result<&str, Error> {
@@ -41,6 +44,39 @@ fn utf8(bytes: &[u8]) -> Result<&str, Error> {
             ErrorCode::Malformed,
             format!("the text is not valid UTF-8 (at byte {})", e.valid_up_to()),
         )
+    })
+}
+
+thread_local! {
+    /// Input text that JS writes straight into wasm memory with `TextEncoder.encodeInto`
+    /// (the `…Input` exports read it): no JS-side copy of the UTF-8 bytes and no allocation
+    /// per call. It keeps the largest size asked for, as wasm memory never shrinks anyway.
+    static INPUT: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Makes room for at least `len` bytes of input, keeping the bytes already there, and
+/// returns their address in wasm memory. The address stays valid until the next call of
+/// this function; JS writes the text there, then calls an `…Input` export with its length.
+#[wasm_bindgen(js_name = inputBuffer)]
+pub fn input_buffer(len: usize) -> usize {
+    INPUT.with_borrow_mut(|buf| {
+        if buf.len() < len {
+            buf.resize(len, 0);
+        }
+        buf.as_mut_ptr() as usize
+    })
+}
+
+/// Runs `f` on the first `len` bytes of the input buffer, as UTF-8 text.
+fn with_input<T>(len: usize, f: impl FnOnce(&str) -> Result<T, Error>) -> Result<T, Error> {
+    INPUT.with_borrow(|buf| {
+        let bytes = buf.get(..len).ok_or_else(|| {
+            Error::new(
+                ErrorCode::Malformed,
+                "the input is longer than its buffer".to_owned(),
+            )
+        })?;
+        f(utf8(bytes)?)
     })
 }
 
@@ -86,19 +122,20 @@ fn limits(max_bytes: Option<f64>, max_depth: Option<f64>) -> Result<Limits, Erro
     })
 }
 
-/// Canonicalizes Convex JSON args text (see [`callsign::canonicalize`]).
-#[wasm_bindgen]
-pub fn canonicalize(
-    convex_json: &[u8],
+#[cfg(feature = "signer")]
+/// Canonicalizes the first `len` bytes of the input buffer ([`input_buffer`]), Convex JSON
+/// args text (see [`callsign::canonicalize`]).
+#[wasm_bindgen(js_name = canonicalizeInput)]
+pub fn canonicalize_input(
+    len: usize,
     max_bytes: Option<f64>,
     max_depth: Option<f64>,
 ) -> Result<String, JsError> {
     let limits = limits(max_bytes, max_depth).map_err(thrown)?;
-    utf8(convex_json)
-        .and_then(|json| callsign::canonicalize(json, &limits))
-        .map_err(thrown)
+    with_input(len, |json| callsign::canonicalize(json, &limits)).map_err(thrown)
 }
 
+#[cfg(feature = "signer")]
 /// Parses a key string and describes it without its secret or its audience's
 /// text (SPEC.md §6.5): `{"kid":..,"root":bool,"audience":null|{"bytes":n,"fingerprint":".."}}`.
 #[wasm_bindgen(js_name = inspectKey)]
@@ -126,6 +163,7 @@ pub fn inspect_key(key: &str) -> Result<String, JsError> {
     Ok(out)
 }
 
+#[cfg(feature = "signer")]
 /// Checks a key set string (`CALLSIGN_KEYS`) and returns its kids, comma-separated.
 #[wasm_bindgen(js_name = inspectKeySet)]
 pub fn inspect_key_set(keys: &str) -> Result<String, JsError> {
@@ -134,6 +172,7 @@ pub fn inspect_key_set(keys: &str) -> Result<String, JsError> {
     Ok(kids.join(","))
 }
 
+#[cfg(feature = "signer")]
 /// Derives the key for `audience` from a root key; returns its key string.
 #[wasm_bindgen(js_name = deriveKey)]
 pub fn derive_key(root: &str, audience: &str) -> Result<String, JsError> {
@@ -142,6 +181,7 @@ pub fn derive_key(root: &str, audience: &str) -> Result<String, JsError> {
     Ok(derived.to_key_string().to_string())
 }
 
+#[cfg(feature = "signer")]
 /// Generates a new 256-bit root key with id `kid`; returns its key string.
 #[wasm_bindgen(js_name = generateKey)]
 pub fn generate_key(kid: &str) -> Result<String, JsError> {
@@ -149,6 +189,7 @@ pub fn generate_key(kid: &str) -> Result<String, JsError> {
     Ok(key.to_key_string().to_string())
 }
 
+#[cfg(feature = "signer")]
 /// A [`Signer`] held by JS. Nonces come from `crypto.getRandomValues`, the
 /// time from the caller.
 #[wasm_bindgen]
@@ -156,6 +197,7 @@ pub struct WasmSigner {
     inner: Signer,
 }
 
+#[cfg(feature = "signer")]
 #[wasm_bindgen]
 impl WasmSigner {
     /// Sets up a signer; bad configuration throws here, before any call.
@@ -191,56 +233,56 @@ impl WasmSigner {
         self.inner.audience().to_owned()
     }
 
-    /// Signs `args_json` (Convex JSON, an object) for `function` at `now_ms`;
-    /// returns the envelope as JSON text, for the caller to add to its own
-    /// args object under the envelope field.
+    /// Signs the first `len` bytes of the input buffer (Convex JSON, an object)
+    /// for `function` at `now_ms`; returns the envelope as JSON text, for the
+    /// caller to add to its own args object under the envelope field.
     ///
     /// `nonce` is drawn from `crypto.getRandomValues` when absent; pass one
     /// only to reproduce a known signature (a reused nonce is a replay).
-    pub fn sign(
+    #[wasm_bindgen(js_name = signInput)]
+    pub fn sign_input(
         &self,
         function: &str,
-        args_json: &[u8],
+        len: usize,
         now_ms: f64,
         nonce: Option<String>,
     ) -> Result<String, JsError> {
-        let call = self.sign_call(function, args_json, now_ms, nonce)?;
+        let call = with_input(len, |json| self.sign_text(function, json, now_ms, nonce))
+            .map_err(thrown)?;
         Ok(call.envelope.to_json())
     }
 
-    /// Like [`WasmSigner::sign`], but returns the whole signed args as Convex
-    /// JSON text (canonical, envelope included).
-    #[wasm_bindgen(js_name = signArgsJson)]
-    pub fn sign_args_json(
+    /// Like [`WasmSigner::sign_input`], but returns the whole signed args as
+    /// Convex JSON text (canonical, envelope included).
+    #[wasm_bindgen(js_name = signArgsInput)]
+    pub fn sign_args_input(
         &self,
         function: &str,
-        args_json: &[u8],
+        len: usize,
         now_ms: f64,
         nonce: Option<String>,
     ) -> Result<String, JsError> {
-        Ok(self
-            .sign_call(function, args_json, now_ms, nonce)?
-            .signed_args)
+        let call = with_input(len, |json| self.sign_text(function, json, now_ms, nonce))
+            .map_err(thrown)?;
+        Ok(call.signed_args)
     }
 }
 
+#[cfg(feature = "signer")]
 impl WasmSigner {
-    fn sign_call(
+    fn sign_text(
         &self,
         function: &str,
-        args_json: &[u8],
+        args_json: &str,
         now_ms: f64,
         nonce: Option<String>,
-    ) -> Result<SignedCall, JsError> {
-        let sign = || {
-            let ts = whole(now_ms, "now")?;
-            let nonce = match nonce {
-                Some(text) => Nonce::parse(&text)?,
-                None => Nonce::generate()?,
-            };
-            self.inner.sign_at(function, utf8(args_json)?, ts, &nonce)
+    ) -> Result<SignedCall, Error> {
+        let ts = whole(now_ms, "now")?;
+        let nonce = match nonce {
+            Some(text) => Nonce::parse(&text)?,
+            None => Nonce::generate()?,
         };
-        sign().map_err(thrown)
+        self.inner.sign_at(function, args_json, ts, &nonce)
     }
 }
 
@@ -298,19 +340,16 @@ impl WasmVerifier {
         self.inner.kids().collect::<Vec<_>>().join(",")
     }
 
-    /// Verifies `signed_args_json` as a call to `function` at `now_ms`.
+    /// Verifies the first `len` bytes of the input buffer (signed args, Convex
+    /// JSON) as a call to `function` at `now_ms`.
     ///
     /// Returns the claims `{"kid","function","ts","nonce","rememberUntil"}` as
     /// JSON text, then a newline, then the canonical args (the claims never
     /// contain a raw newline, so the first one splits them).
-    pub fn verify(
-        &self,
-        function: &str,
-        signed_args_json: &[u8],
-        now_ms: f64,
-    ) -> Result<String, JsError> {
+    #[wasm_bindgen(js_name = verifyInput)]
+    pub fn verify_input(&self, function: &str, len: usize, now_ms: f64) -> Result<String, JsError> {
         let verified = whole(now_ms, "now")
-            .and_then(|now| self.inner.verify(function, utf8(signed_args_json)?, now))
+            .and_then(|now| with_input(len, |json| self.inner.verify(function, json, now)))
             .map_err(thrown)?;
         Ok(verified_json(&verified))
     }
@@ -333,6 +372,7 @@ fn verified_json(v: &Verified) -> String {
     out
 }
 
+#[cfg(all(feature = "signer", feature = "http"))]
 /// A [`callsign::http::RequestSigner`] held by JS: signs HTTP requests to one
 /// origin (SPEC.md §11). Nonces come from `crypto.getRandomValues`, the time
 /// from the caller.
@@ -341,6 +381,7 @@ pub struct WasmRequestSigner {
     inner: RequestSigner,
 }
 
+#[cfg(all(feature = "signer", feature = "http"))]
 #[wasm_bindgen]
 impl WasmRequestSigner {
     /// Sets up a signer for `audience` (an origin); bad configuration throws here.
@@ -392,6 +433,7 @@ impl WasmRequestSigner {
     }
 }
 
+#[cfg(feature = "http")]
 /// A [`callsign::http::RequestVerifier`] held by JS. Replays are checked by
 /// the caller's store, with the claims' `kid`, `nonce`, `ts`, `rememberUntil`.
 #[wasm_bindgen]
@@ -399,6 +441,7 @@ pub struct WasmRequestVerifier {
     inner: RequestVerifier,
 }
 
+#[cfg(feature = "http")]
 #[wasm_bindgen]
 impl WasmRequestVerifier {
     /// Sets up a verifier for `audience` (its own origin); bad configuration throws here.
