@@ -4,7 +4,7 @@ use std::fmt;
 
 use hmac::Mac;
 
-use crate::canonical::{canonicalize_args, Limits};
+use crate::canonical::{canonicalize_signed_args, Limits};
 use crate::envelope::{validate_envelope_field, Envelope};
 use crate::error::{quoted, Error, ErrorCode, Result};
 use crate::key::{KeySet, MacKey};
@@ -175,7 +175,7 @@ impl Verifier {
     /// Checks, in order: size, form, key id, signature, time window. Does not
     /// check replays; see [`Verifier::verify_once`].
     pub fn verify(&self, function: &str, signed_args: &str, now_ms: u64) -> Result<Verified> {
-        let args = canonicalize_args(signed_args, &self.limits, Some(&self.envelope_field))?;
+        let args = canonicalize_signed_args(signed_args, &self.limits, &self.envelope_field)?;
         let envelope_text = args.field_value.ok_or_else(|| {
             Error::malformed(format!(
                 "the args lack the {:?} envelope field: was the call signed?",

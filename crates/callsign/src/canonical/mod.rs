@@ -26,13 +26,21 @@
 //! # How it works
 //!
 //! One pass, no value tree: each value is written in canonical form into one
-//! output buffer as soon as it is parsed. Strings without escapes are copied
-//! from the input as they are (their canonical form is their input form);
-//! integers of up to 15 digits likewise (they are exact doubles and print as
-//! themselves). An object's members are written in input order, each
-//! remembered as a key and a byte range of the output; when the object ends
-//! they are sorted, and only if the input order was not already sorted is
-//! the object's text rearranged (one copy through a scratch buffer).
+//! output buffer as soon as it is parsed. Most compact input is canonical
+//! already, token by token (punctuation, literals, names and strings without
+//! escapes other than JCS's own, numbers of up to 15 digits, which are exact
+//! doubles and print as themselves, canonical base64), so the parser does not
+//! copy tokens one at a time: it advances over them and copies the input in
+//! long runs, whenever it must write something else instead (whitespace
+//! skipped, an escape respelled, a number reprinted). An object's members are
+//! written in input order, each remembered as a key and a byte range of the
+//! output; when the object ends they are sorted, and only if the input order
+//! was not already sorted is the object's text rearranged (one copy through a
+//! scratch buffer).
+//!
+//! Signed args, which the signer writes canonically, are first checked in one
+//! pass that writes nothing (`verbatim.rs`): when the text is its own
+//! canonical form it is used as it is, else the parser runs.
 //!
 //! Nesting is tracked on an explicit stack, not by recursion, so no input can
 //! overflow the call stack; its height is bounded by [`Limits::MAX_DEPTH_CAP`].
@@ -44,11 +52,16 @@
 //! * `parser.rs`: the one-pass parser, its stack, objects and their sorting,
 //!   field names and the `$integer`/`$float`/`$bytes` forms;
 //! * `numbers.rs`: reading JSON numbers and writing doubles as ECMAScript does;
-//! * `strings.rs`: reading JSON strings and writing them as JCS does.
+//! * `strings.rs`: reading JSON strings and writing them as JCS does;
+//! * `scan.rs`: what both passes use: the word-at-a-time byte classifiers,
+//!   digits, canonical base64 and the canonically written special forms;
+//! * `verbatim.rs`: the check that text is canonical as it stands.
 
 mod numbers;
 mod parser;
+mod scan;
 mod strings;
+mod verbatim;
 
 use crate::error::{Error, ErrorCode, Result};
 
@@ -129,6 +142,29 @@ pub(crate) fn canonicalize_args(
     limits: &Limits,
     field: Option<&str>,
 ) -> Result<CanonicalArgs> {
+    check_size(json, limits)?;
+    parser::parse(json, limits.max_depth.min(Limits::MAX_DEPTH_CAP), field)
+}
+
+/// [`canonicalize_args`] for text that is probably canonical already, as
+/// signed args are (the signer writes them so): checks that in one pass
+/// without writing anything, and falls back to the parser when it is not so,
+/// with the same result, or error, either way.
+pub(crate) fn canonicalize_signed_args(
+    json: &str,
+    limits: &Limits,
+    field: &str,
+) -> Result<CanonicalArgs> {
+    check_size(json, limits)?;
+    let max_depth = limits.max_depth.min(Limits::MAX_DEPTH_CAP);
+    match verbatim::check(json, max_depth, Some(field)) {
+        Some(found) => Ok(found.into_args(json)),
+        None => parser::parse(json, max_depth, Some(field)),
+    }
+}
+
+/// SPEC.md §2.1: the size check, before any parsing.
+fn check_size(json: &str, limits: &Limits) -> Result<()> {
     if json.len() > limits.max_bytes {
         return Err(Error::new(
             ErrorCode::TooLarge,
@@ -139,7 +175,7 @@ pub(crate) fn canonicalize_args(
             ),
         ));
     }
-    parser::parse(json, limits.max_depth.min(Limits::MAX_DEPTH_CAP), field)
+    Ok(())
 }
 
 /// Longest field name Convex accepts, in bytes.

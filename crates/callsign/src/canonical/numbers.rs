@@ -6,31 +6,40 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 
 use super::parser::Canonicalizer;
+use super::scan::digits;
 use crate::error::{Error, Result};
 
 /// The bit pattern every NaN is written with: the quiet NaN JavaScript engines use.
 const CANONICAL_NAN_BITS: u64 = 0x7ff8_0000_0000_0000;
 
 impl Canonicalizer<'_, '_> {
-    /// Parses a JSON number and writes the double it denotes.
+    /// Parses a JSON number and writes the double it denotes (or leaves it
+    /// pending when that is its own text).
     pub(super) fn number(&mut self) -> Result<()> {
         let start = self.pos;
-        if self.peek() == Some(b'-') {
+        let negative = self.peek() == Some(b'-');
+        if negative {
             self.pos += 1;
         }
+        let int_start = self.pos;
         match self.peek() {
             Some(b'0') => self.pos += 1,
             Some(b'1'..=b'9') => self.skip_digits(),
             _ => return Err(self.error("invalid number: expected a digit")),
         }
+        let int_end = self.pos;
+        let mut frac_start = self.pos;
         if self.peek() == Some(b'.') {
             self.pos += 1;
+            frac_start = self.pos;
             if !matches!(self.peek(), Some(b'0'..=b'9')) {
                 return Err(self.error("invalid number: expected a digit after '.'"));
             }
             self.skip_digits();
         }
-        if let Some(b'e' | b'E') = self.peek() {
+        let frac = &self.src[frac_start..self.pos];
+        let exponent = matches!(self.peek(), Some(b'e' | b'E'));
+        if exponent {
             self.pos += 1;
             if let Some(b'+' | b'-') = self.peek() {
                 self.pos += 1;
@@ -40,11 +49,11 @@ impl Canonicalizer<'_, '_> {
             }
             self.skip_digits();
         }
-        let text = &self.text[start..self.pos];
-        if is_canonical_number(text) {
-            self.out.push_str(text);
+        if !exponent && is_canonical_plain(negative, &self.src[int_start..int_end], frac) {
+            // Output as it came.
             return Ok(());
         }
+        let text = &self.text[start..self.pos];
         // Rust's float parsing is correctly rounded (round half to even),
         // exactly like ECMAScript's ToNumber on the same text.
         let value: f64 = text
@@ -55,44 +64,38 @@ impl Canonicalizer<'_, '_> {
                 "number at byte {start} overflows a double"
             )));
         }
+        self.flush_to(start);
         write_number(value, &mut self.out);
+        self.pending = self.pos;
         Ok(())
     }
 
     fn skip_digits(&mut self) {
-        while let Some(b'0'..=b'9') = self.peek() {
-            self.pos += 1;
-        }
+        self.pos = digits(self.src, self.pos);
     }
 }
 
-/// True when a number's text (valid JSON, as the parser checked) is already
-/// how ECMAScript prints the double it denotes, so it can be copied instead of
-/// being parsed and printed.
+/// True when a number written `[-]int[.frac]` (valid JSON without an
+/// exponent; `frac` empty when there is no point) is already how ECMAScript
+/// prints the double it denotes, so it can be copied instead of being parsed
+/// and printed.
 ///
-/// That is plain `[-]digits[.digits]` text with at most 15 significant digits,
-/// no trailing zero after the point, at least 1e-6 in magnitude, and not `-0`:
-/// two different decimals of at most 15 significant digits are always
-/// different doubles (15 is f64's `DIGITS`), so the shortest digits that
-/// round-trip are the text's own, and ECMAScript writes numbers from 1e-6 to
-/// 1e21 in this fixed notation.
-fn is_canonical_number(text: &str) -> bool {
-    if text.bytes().any(|b| b == b'e' || b == b'E') {
-        return false;
-    }
-    let unsigned = text.strip_prefix('-').unwrap_or(text);
-    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
-    if frac.is_empty() {
-        return int.len() <= 15 && text != "-0";
-    }
-    if frac.ends_with('0') {
-        return false;
-    }
-    if int == "0" {
-        let zeros = frac.len() - frac.trim_start_matches('0').len();
-        zeros <= 5 && frac.len() - zeros <= 15
-    } else {
-        int.len() + frac.len() <= 15
+/// That is text with at most 15 significant digits, no trailing zero after
+/// the point, at least 1e-6 in magnitude, and not `-0`: two different
+/// decimals of at most 15 significant digits are always different doubles
+/// (15 is f64's `DIGITS`), so the shortest digits that round-trip are the
+/// text's own, and ECMAScript writes numbers from 1e-6 to 1e21 in this fixed
+/// notation.
+pub(super) fn is_canonical_plain(negative: bool, int: &[u8], frac: &[u8]) -> bool {
+    let zero = int == b"0";
+    match frac.last() {
+        None => int.len() <= 15 && !(negative && zero),
+        Some(b'0') => false,
+        Some(_) if zero => {
+            let zeros = frac.iter().take_while(|&&d| d == b'0').count();
+            zeros <= 5 && frac.len() - zeros <= 15
+        }
+        Some(_) => int.len() + frac.len() <= 15,
     }
 }
 
@@ -159,6 +162,16 @@ mod tests {
             );
         }
         assert_eq!(canon(r#"{"z":1e-400}"#).unwrap(), r#"{"z":0}"#);
+    }
+
+    /// [`is_canonical_plain`] on a number's text (without an exponent).
+    fn is_canonical_number(text: &str) -> bool {
+        if text.contains(['e', 'E']) {
+            return false;
+        }
+        let unsigned = text.strip_prefix('-').unwrap_or(text);
+        let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+        is_canonical_plain(unsigned.len() < text.len(), int.as_bytes(), frac.as_bytes())
     }
 
     #[test]

@@ -11,6 +11,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 
 use super::numbers::{is_special_float, write_number, write_special_text};
+use super::scan::{canonical_base64, canonical_special, plain_name};
 use super::strings::write_string;
 use super::{CanonicalArgs, MAX_FIELD_NAME_LEN};
 use crate::error::{quoted, Error, Result};
@@ -23,6 +24,7 @@ pub(super) fn parse(json: &str, max_depth: usize, field: Option<&str>) -> Result
         text: json,
         src: json.as_bytes(),
         pos: 0,
+        pending: 0,
         max_depth,
         out: String::with_capacity(json.len()),
         stack: Vec::new(),
@@ -44,6 +46,8 @@ pub(super) fn parse(json: &str, max_depth: usize, field: Option<&str>) -> Result
         }
     }
     c.run()?;
+    // `{}` is still pending; any other object was written when it closed.
+    c.flush_to(c.pos);
     c.skip_ws();
     if c.pos != c.src.len() {
         return Err(c.error("unexpected characters after the args object"));
@@ -131,6 +135,9 @@ pub(super) struct Canonicalizer<'a, 'f> {
     pub(super) text: &'a str,
     pub(super) src: &'a [u8],
     pub(super) pos: usize,
+    /// Where the input not yet copied to the output starts: the text from
+    /// here to the cursor is output as it came (see [`Self::flush_to`]).
+    pub(super) pending: usize,
     max_depth: usize,
     pub(super) out: String,
     /// Open containers, innermost last; never more than `max_depth` entries.
@@ -159,9 +166,45 @@ impl<'a> Canonicalizer<'a, '_> {
         }
     }
 
+    /// Skips whitespace, which is never output: the input before it is
+    /// copied first.
     fn skip_ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
-            self.pos += 1;
+        if let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.flush_to(self.pos);
+            while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+                self.pos += 1;
+            }
+            self.pending = self.pos;
+        }
+    }
+
+    /// Copies the pending input up to `end` to the output.
+    ///
+    /// Input that is already canonical (in compact input, most of it:
+    /// punctuation, names, literals, strings, numbers) is not copied token by
+    /// token but in long runs: the parser only advances the cursor over it,
+    /// and copies what is pending when it must write something else (or skip
+    /// whitespace). Whoever consumes input that is not output as it came
+    /// copies up to its start, writes the replacement and moves `pending` past it.
+    pub(super) fn flush_to(&mut self, end: usize) {
+        self.out.push_str(&self.text[self.pending..end]);
+        self.pending = end;
+    }
+
+    /// The output's length once everything pending up to the cursor is copied.
+    fn out_len(&self) -> usize {
+        self.out.len() + (self.pos - self.pending)
+    }
+
+    /// Prepares to replace the input from `at` (whose output offset is
+    /// `out_at`) to the cursor: copies what is pending before `at`, or, if
+    /// part of that input was copied already (whitespace inside it was
+    /// skipped), takes that back.
+    fn replace_from(&mut self, at: usize, out_at: usize) {
+        if self.pending <= at {
+            self.flush_to(at);
+        } else {
+            self.out.truncate(out_at);
         }
     }
 
@@ -208,9 +251,7 @@ impl<'a> Canonicalizer<'a, '_> {
                     self.skip_ws();
                     if self.peek() == Some(b']') {
                         self.pos += 1;
-                        self.out.push_str("[]");
                     } else {
-                        self.out.push('[');
                         self.stack.push(Frame::Array);
                         continue 'value;
                     }
@@ -230,12 +271,10 @@ impl<'a> Canonicalizer<'a, '_> {
                     Some(Frame::Array) => match self.peek() {
                         Some(b',') => {
                             self.pos += 1;
-                            self.out.push(',');
                             continue 'value;
                         }
                         Some(b']') => {
                             self.pos += 1;
-                            self.out.push(']');
                             self.stack.pop();
                         }
                         _ => return Err(self.error("expected ',' or ']' in array")),
@@ -245,16 +284,25 @@ impl<'a> Canonicalizer<'a, '_> {
                         base,
                         at,
                     }) => {
+                        let end = self.out_len();
                         if let Some(member) = self.members.last_mut() {
-                            member.end = self.out.len();
+                            member.end = end;
                         }
                         match self.peek() {
                             Some(b',') => {
                                 self.pos += 1;
-                                self.out.push(',');
                                 self.skip_ws();
-                                let key = self.object_key()?;
-                                self.member(key, at)?;
+                                let (end, prefix) = match self.peek() {
+                                    Some(b'"') => plain_name(self.src, self.pos + 1),
+                                    _ => (0, 0),
+                                };
+                                if end != 0 {
+                                    self.plain_member(end, prefix)?;
+                                } else {
+                                    let key_at = self.pos;
+                                    let key = self.object_key()?;
+                                    self.member(key, at, key_at)?;
+                                }
                                 continue 'value;
                             }
                             Some(b'}') => {
@@ -275,6 +323,15 @@ impl<'a> Canonicalizer<'a, '_> {
     /// (`{}` or a `$integer`/`$float`/`$bytes` form).
     fn open_object(&mut self) -> Result<bool> {
         let at = self.pos;
+        if !self.stack.is_empty() {
+            if let Some(end) = canonical_special(self.src, at) {
+                // A special form written as it is written out: output as it
+                // came (it is a scalar, at any depth).
+                self.pos = end;
+                return Ok(false);
+            }
+        }
+        let out_at = self.out_len();
         self.pos += 1;
         self.skip_ws();
         let too_deep = self.next_depth() > self.max_depth;
@@ -283,9 +340,8 @@ impl<'a> Canonicalizer<'a, '_> {
                 self.pos += 1;
                 if self.stack.is_empty() {
                     // Empty args: a set-aside member would go before the `}`.
-                    self.insert_at = self.out.len() + 1;
+                    self.insert_at = out_at + 1;
                 }
-                self.out.push_str("{}");
                 return Ok(false);
             }
             Some(b'"') => {}
@@ -293,6 +349,23 @@ impl<'a> Canonicalizer<'a, '_> {
             _ if too_deep => return Err(self.too_deep()),
             _ => return Err(self.error("expected a string key in object")),
         }
+        // Most names are plain (and so never a special form's).
+        let (end, prefix) = plain_name(self.src, self.pos + 1);
+        if end != 0 {
+            if too_deep {
+                // Reported after the name, as the long way does.
+                self.pos = end + 1;
+                return Err(self.too_deep());
+            }
+            self.stack.push(Frame::Object {
+                out_start: out_at,
+                base: self.members.len(),
+                at,
+            });
+            self.plain_member(end, prefix)?;
+            return Ok(true);
+        }
+        let key_at = self.pos;
         let key = self.object_key()?;
         if let Some(special) = Special::from_name(&key) {
             if self.stack.is_empty() {
@@ -301,41 +374,37 @@ impl<'a> Canonicalizer<'a, '_> {
                 ));
             }
             // A special form is a scalar in Convex: it adds no level.
-            self.special_form(special, at)?;
+            self.special_form(special, at, out_at)?;
             return Ok(false);
         }
         if too_deep {
             return Err(self.too_deep());
         }
         self.stack.push(Frame::Object {
-            out_start: self.out.len(),
+            out_start: out_at,
             base: self.members.len(),
             at,
         });
-        self.out.push('{');
-        self.member(key, at)?;
+        self.member(key, at, key_at)?;
         Ok(true)
     }
 
-    /// Starts a member of the innermost object: checks its name, writes
-    /// `"name":` and leaves the cursor on its value.
-    fn member(&mut self, key: Cow<'a, str>, at: usize) -> Result<()> {
+    /// Starts a member of the innermost object whose name, starting at
+    /// `key_at`, was just read: checks the name, writes `"name":` and leaves
+    /// the cursor on its value.
+    fn member(&mut self, key: Cow<'a, str>, at: usize, key_at: usize) -> Result<()> {
         validate_field_name(&key, at)?;
+        // Everything up to the name is pending or written.
+        let start = self.out.len() + (key_at - self.pending);
+        if let Cow::Owned(decoded) = &key {
+            // A name with escapes is written as JCS escapes it (a name taken
+            // from the input without escapes has nothing to escape).
+            self.flush_to(key_at);
+            write_string(decoded, &mut self.out);
+            self.pending = self.pos;
+        }
         self.skip_ws();
         self.expect(b':', "expected ':' after object key")?;
-        let start = self.out.len();
-        match &key {
-            // Taken from the input without escapes, so nothing to escape.
-            Cow::Borrowed(raw) => {
-                self.out.push('"');
-                self.out.push_str(raw);
-                self.out.push_str("\":");
-            }
-            Cow::Owned(decoded) => {
-                write_string(decoded, &mut self.out);
-                self.out.push(':');
-            }
-        }
         self.members.push(Member {
             prefix: key_prefix(&key),
             key,
@@ -345,16 +414,43 @@ impl<'a> Canonicalizer<'a, '_> {
         Ok(())
     }
 
-    /// Writes the `}` of an object whose members are `members[base..]`,
-    /// putting them in order first; at the top level, also sets the
-    /// requested member aside.
+    /// [`Self::member`] for a name that `scan::plain_name` found valid: the
+    /// cursor is on its opening quote, `end` is its closing quote's offset.
+    fn plain_member(&mut self, end: usize, prefix: u64) -> Result<()> {
+        // Output as it came: nothing in it needs escaping.
+        let start = self.out_len();
+        let name = self.pos + 1;
+        self.pos = end + 1;
+        self.skip_ws();
+        self.expect(b':', "expected ':' after object key")?;
+        self.members.push(Member {
+            prefix,
+            key: Cow::Borrowed(&self.text[name..end]),
+            start,
+            end: start,
+        });
+        Ok(())
+    }
+
+    /// Ends an object whose members are `members[base..]` (the cursor is
+    /// after its `}`), putting them in order first; at the top level, also
+    /// sets the requested member aside.
     fn close_object(&mut self, out_start: usize, base: usize, at: usize) -> Result<()> {
         let members = &mut self.members[base..];
         // Strictly increasing also means no duplicates.
-        if !members
+        let sorted = members
             .windows(2)
-            .all(|w| w[0].cmp_key(&w[1]) == Ordering::Less)
-        {
+            .all(|w| w[0].cmp_key(&w[1]) == Ordering::Less);
+        let top = self.stack.is_empty();
+        if sorted && !top {
+            // The object's text stands as it came (pending, or written).
+            self.members.truncate(base);
+            return Ok(());
+        }
+        // Write the object's text up to its `}`, to rearrange it.
+        self.flush_to(self.pos - 1);
+        let members = &mut self.members[base..];
+        if !sorted {
             members.sort_unstable_by(Member::cmp_key);
             if let Some(w) = members.windows(2).find(|w| w[0].key == w[1].key) {
                 return Err(Error::malformed(format!(
@@ -378,11 +474,12 @@ impl<'a> Canonicalizer<'a, '_> {
                 m.end = self.out.len();
             }
         }
-        if self.stack.is_empty() {
+        if top {
             self.set_aside(base);
         }
         self.members.truncate(base);
         self.out.push('}');
+        self.pending = self.pos;
         Ok(())
     }
 
@@ -422,7 +519,6 @@ impl<'a> Canonicalizer<'a, '_> {
     fn literal(&mut self, word: &'static str) -> Result<()> {
         if self.src[self.pos..].starts_with(word.as_bytes()) {
             self.pos += word.len();
-            self.out.push_str(word);
             Ok(())
         } else {
             Err(self.error("expected a JSON value"))
@@ -430,8 +526,9 @@ impl<'a> Canonicalizer<'a, '_> {
     }
 
     /// Parses the rest of a `$integer`/`$float`/`$bytes` object (the cursor is
-    /// after its key) and writes it canonically. `at` is its `{` in the input.
-    fn special_form(&mut self, special: Special, at: usize) -> Result<()> {
+    /// after its key) and writes it canonically. `at` is its `{` in the
+    /// input, `out_at` in the output.
+    fn special_form(&mut self, special: Special, at: usize, out_at: usize) -> Result<()> {
         let name = special.name();
         self.skip_ws();
         self.expect(b':', "expected ':' after object key")?;
@@ -450,34 +547,51 @@ impl<'a> Canonicalizer<'a, '_> {
             )));
         }
         self.pos += 1;
-        self.bytes.clear();
-        BASE64
-            .decode_vec(text.as_bytes(), &mut self.bytes)
-            .map_err(|_| {
-                Error::malformed(format!(
-                    "{name} (object at byte {at}) is not canonical padded base64: {}",
-                    quoted(&text)
-                ))
-            })?;
-        let eight = |bytes: &[u8]| -> Result<[u8; 8]> {
-            <[u8; 8]>::try_from(bytes).map_err(|_| {
-                Error::malformed(format!(
-                    "{name} (object at byte {at}) must encode exactly 8 bytes, got {}",
-                    bytes.len()
-                ))
-            })
+        let not_canonical = || {
+            Error::malformed(format!(
+                "{name} (object at byte {at}) is not canonical padded base64: {}",
+                quoted(&text)
+            ))
         };
-        // The decoder accepts only canonical padded base64 (padding as
-        // needed, unused bits zero), so an accepted text is exactly the
-        // encoding of its bytes: `$integer` and `$bytes` are written back as
-        // they came instead of being encoded again.
+        let wrong_length = |len: usize| {
+            Error::malformed(format!(
+                "{name} (object at byte {at}) must encode exactly 8 bytes, got {len}"
+            ))
+        };
         match special {
-            Special::Integer => {
-                eight(&self.bytes)?;
-                write_special_text("$integer", &text, &mut self.out);
+            // Canonical padded base64 (padding as needed, unused bits zero) is
+            // exactly the encoding of its bytes: `$integer` and `$bytes` are
+            // validated (scan::canonical_base64 accepts what the decoder
+            // does, no more) and written back as they came.
+            Special::Integer | Special::Bytes => {
+                let b64 = text.as_bytes();
+                if canonical_base64(b64) != Some(b64.len()) {
+                    return Err(not_canonical());
+                }
+                if let Special::Integer = special {
+                    let padding = b64.iter().rev().take_while(|&&c| c == b'=').count();
+                    let len = b64.len() / 4 * 3 - padding;
+                    if len != 8 {
+                        return Err(wrong_length(len));
+                    }
+                }
+                // `{"name":"text"}` is the shortest spelling: any other
+                // (whitespace, escapes) is longer.
+                let canonical = name.len() + text.len() + 7;
+                if self.pos - at != canonical {
+                    self.replace_from(at, out_at);
+                    write_special_text(name, &text, &mut self.out);
+                    self.pending = self.pos;
+                }
             }
             Special::Float => {
-                let f = f64::from_le_bytes(eight(&self.bytes)?);
+                self.bytes.clear();
+                BASE64
+                    .decode_vec(text.as_bytes(), &mut self.bytes)
+                    .map_err(|_| not_canonical())?;
+                let bytes = <[u8; 8]>::try_from(self.bytes.as_slice())
+                    .map_err(|_| wrong_length(self.bytes.len()))?;
+                let f = f64::from_le_bytes(bytes);
                 if !is_special_float(f) {
                     // Printed with ryu_js, as JS would: core's float formatting
                     // would add about 17 KB to the wasm module for this message.
@@ -487,9 +601,10 @@ impl<'a> Canonicalizer<'a, '_> {
                          $float is only for NaN, Infinity, -Infinity and -0"
                     )));
                 }
+                self.replace_from(at, out_at);
                 write_number(f, &mut self.out);
+                self.pending = self.pos;
             }
-            Special::Bytes => write_special_text("$bytes", &text, &mut self.out),
         }
         Ok(())
     }
@@ -585,6 +700,22 @@ mod tests {
             code(&format!("{{\"{}\":1}}", "k".repeat(1025))),
             ErrorCode::Malformed
         );
+    }
+
+    #[test]
+    fn nesting_too_deep_is_reported_after_the_name_however_it_is_read() {
+        let limits = Limits {
+            max_bytes: 1 << 20,
+            max_depth: 1,
+        };
+        for (json, at) in [
+            (r#"{"a":{"b":1}}"#, 9),
+            (r#"{"a":{"\u0062":1}}"#, 14),
+            (r#"{"a":{"bcdefghijklmnopqr":1}}"#, 25),
+        ] {
+            let err = canonicalize(json, &limits).unwrap_err();
+            assert!(err.message().ends_with(&format!("(at byte {at})")), "{err}");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 
 use super::parser::Canonicalizer;
+use super::scan::{first, string_stops, word_at};
 use crate::error::{Error, Result};
 
 impl<'a> Canonicalizer<'a, '_> {
@@ -12,13 +13,15 @@ impl<'a> Canonicalizer<'a, '_> {
     /// control character); returns where the run started.
     ///
     /// Most string bytes need none, so they are checked eight at a time
-    /// first; the byte loop then finds the exact stop.
+    /// (`scan::string_stops`), which also finds the exact stop.
     fn plain_run(&mut self) -> usize {
         let start = self.pos;
         let mut pos = self.pos;
-        while let Some(chunk) = self.src.get(pos..).and_then(<[u8]>::first_chunk::<8>) {
-            if needs_attention(u64::from_le_bytes(*chunk)) {
-                break;
+        while let Some(word) = word_at(self.src, pos) {
+            let stops = string_stops(word);
+            if stops != 0 {
+                self.pos = pos + first(stops);
+                return start;
             }
             pos += 8;
         }
@@ -33,24 +36,26 @@ impl<'a> Canonicalizer<'a, '_> {
     }
 
     /// Parses a string value (the cursor is on its opening quote) and writes
-    /// it canonically, without decoding it into a buffer first.
+    /// it canonically, without decoding it into a buffer first: only escapes
+    /// that JCS writes otherwise are rewritten, the rest is output as it came.
     pub(super) fn string_value(&mut self) -> Result<()> {
         let start = self.pos;
         self.pos += 1;
-        self.out.push('"');
         loop {
-            let run = self.plain_run();
-            // Runs stop only at ASCII bytes, so they are whole UTF-8.
-            self.out.push_str(&self.text[run..self.pos]);
+            self.plain_run();
             match self.peek() {
                 Some(b'"') => {
                     self.pos += 1;
-                    self.out.push('"');
                     return Ok(());
                 }
                 Some(b'\\') => {
+                    let at = self.pos;
                     let c = self.escape()?;
-                    push_escaped(c, &mut self.out);
+                    if !is_canonical_escape(&self.src[at..self.pos], c) {
+                        self.flush_to(at);
+                        push_escaped(c, &mut self.out);
+                        self.pending = self.pos;
+                    }
                 }
                 Some(_) => return Err(self.error("unescaped control character in string")),
                 None => return Err(unterminated(start)),
@@ -161,21 +166,6 @@ impl<'a> Canonicalizer<'a, '_> {
     }
 }
 
-/// True if any of the eight bytes in `word` is `"`, `\` or below 0x20.
-///
-/// The classic bit trick: `x - 0x01…01` borrows into a byte's top bit, where
-/// `!x` still has it set, exactly when some byte of `x` is below the
-/// subtrahend's byte; carries can add false hits only above a true one, so
-/// "any" is exact.
-fn needs_attention(word: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const TOPS: u64 = 0x8080_8080_8080_8080;
-    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & TOPS;
-    let quote = word ^ (ONES * u64::from(b'"'));
-    let backslash = word ^ (ONES * u64::from(b'\\'));
-    (below(quote, 1) | below(backslash, 1) | below(word, 0x20)) != 0
-}
-
 fn unterminated(start: usize) -> Error {
     Error::malformed(format!("unterminated string starting at byte {start}"))
 }
@@ -184,6 +174,36 @@ fn lone_surrogate(unit: u16, at: usize) -> Error {
     Error::malformed(format!(
         "lone surrogate \\u{unit:04x} at byte {at}: strings must be valid Unicode"
     ))
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// True if `escape` (the text of one escape, backslash included, that
+/// denotes `c`) is how JCS writes `c`.
+fn is_canonical_escape(escape: &[u8], c: char) -> bool {
+    match c {
+        '"' => escape == b"\\\"",
+        '\\' => escape == b"\\\\",
+        '\u{8}' => escape == b"\\b",
+        '\u{c}' => escape == b"\\f",
+        '\n' => escape == b"\\n",
+        '\r' => escape == b"\\r",
+        '\t' => escape == b"\\t",
+        '\0'..='\u{1f}' => {
+            let b = c as u8;
+            escape
+                == [
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[usize::from(b >> 4)],
+                    HEX[usize::from(b & 0xf)],
+                ]
+        }
+        // Everything else is written as itself, not escaped.
+        _ => false,
+    }
 }
 
 /// Writes one decoded character as JCS (ECMAScript `JSON.stringify`) does.
@@ -197,7 +217,6 @@ fn push_escaped(c: char, out: &mut String) {
         '\r' => out.push_str("\\r"),
         '\t' => out.push_str("\\t"),
         '\0'..='\u{1f}' => {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
             let b = c as u8;
             out.push_str("\\u00");
             out.push(char::from(HEX[usize::from(b >> 4)]));
@@ -240,26 +259,5 @@ mod tests {
                 .unwrap(),
             "{\"s\":\"\\u0000\\u001f\\b\\f\\n\\r\\t\\\"\\\\/\u{7f}\u{2028}\u{e9}\"}"
         );
-    }
-
-    #[test]
-    fn word_check_agrees_with_the_byte_check() {
-        let byte_check = |w: u64| {
-            w.to_le_bytes()
-                .iter()
-                .any(|&b| b == b'"' || b == b'\\' || b < 0x20)
-        };
-        // Every byte value in every lane, next to fillers that sit on either
-        // side of the boundaries (0x1f/0x20, 0x21/0x22/0x23, 0x5b/0x5c/0x5d, high bytes).
-        for filler in [0x20u8, 0x21, 0x23, 0x5b, 0x5d, 0x7f, 0x80, 0xff, b'a'] {
-            for lane in 0..8 {
-                for b in 0..=255u8 {
-                    let mut bytes = [filler; 8];
-                    bytes[lane] = b;
-                    let w = u64::from_le_bytes(bytes);
-                    assert_eq!(needs_attention(w), byte_check(w), "{bytes:?}");
-                }
-            }
-        }
     }
 }
