@@ -78,6 +78,11 @@ fn json_text<'a>(text: &'a Bound<'_, PyAny>, what: &str) -> PyResult<Cow<'a, str
     )))
 }
 
+// The Python signatures spell the defaults out (so that `inspect.signature` and the
+// stubs show them); they must be the core's.
+const _: () = assert!(Limits::DEFAULT_MAX_BYTES == 1048576 && Limits::DEFAULT_MAX_DEPTH == 63);
+const _: () = assert!(matches!(callsign::spec::DEFAULT_ENVELOPE_FIELD.as_bytes(), b"_callsign"));
+
 /// Limits from keyword arguments.
 fn limits(max_bytes: usize, max_depth: usize) -> Limits {
     Limits {
@@ -89,7 +94,7 @@ fn limits(max_bytes: usize, max_depth: usize) -> Limits {
 /// Canonicalizes args given as Convex JSON text (SPEC.md §2): the text the
 /// signature covers.
 #[pyfunction]
-#[pyo3(signature = (convex_json, *, max_bytes = Limits::DEFAULT_MAX_BYTES, max_depth = Limits::DEFAULT_MAX_DEPTH))]
+#[pyo3(signature = (convex_json, *, max_bytes = 1048576, max_depth = 63))]
 fn canonicalize(
     py: Python<'_>,
     convex_json: &Bound<'_, PyAny>,
@@ -105,7 +110,7 @@ fn canonicalize(
 /// Convex JSON text of Python args, as the signer reads them (the form
 /// `convex.convex_to_json` gives, members in their order).
 #[pyfunction]
-#[pyo3(signature = (args, *, max_bytes = Limits::DEFAULT_MAX_BYTES, max_depth = Limits::DEFAULT_MAX_DEPTH))]
+#[pyo3(signature = (args, *, max_bytes = 1048576, max_depth = 63))]
 fn to_convex_json(
     py: Python<'_>,
     args: Option<&Bound<'_, PyAny>>,
@@ -170,7 +175,7 @@ struct Signer {
 #[pymethods]
 impl Signer {
     #[new]
-    #[pyo3(signature = (key, audience, *, envelope_field = callsign::spec::DEFAULT_ENVELOPE_FIELD, max_bytes = Limits::DEFAULT_MAX_BYTES, max_depth = Limits::DEFAULT_MAX_DEPTH))]
+    #[pyo3(signature = (key, audience, *, envelope_field = "_callsign", max_bytes = 1048576, max_depth = 63))]
     fn new(
         key: &str,
         audience: &str,

@@ -1,6 +1,19 @@
 """Type stubs of the callsign core's Python face (the Rust module convex_callsign._native)."""
 
-from typing import Any, Dict, List, Mapping, Optional, Tuple, TypedDict, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple, TypedDict, Union, final
+
+__all__ = [
+    "DEFAULT_ENVELOPE_FIELD",
+    "ERROR_CODES",
+    "Signer",
+    "__version__",
+    "canonicalize",
+    "derive_key",
+    "generate_key",
+    "inspect_key",
+    "inspect_key_set",
+    "to_convex_json",
+]
 
 __version__: str
 ERROR_CODES: Tuple[str, ...]
@@ -12,13 +25,14 @@ class _Audience(TypedDict):
     bytes: int
     fingerprint: str
 
-class KeyInfo(TypedDict):
+class _KeyInfo(TypedDict):
     """What ``inspect_key`` tells about a key: never its secret, nor a derived key's audience."""
 
     kid: str
     root: bool
     audience: Optional[_Audience]
 
+@final
 class Signer:
     """Signs calls with one key for one deployment.
 
@@ -32,15 +46,15 @@ class Signer:
     The key is never shown: not by ``repr``, not in any error.
     """
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         key: str,
         audience: str,
         *,
         envelope_field: str = "_callsign",
         max_bytes: int = 1048576,
         max_depth: int = 63,
-    ) -> None: ...
+    ) -> "Signer": ...
     @property
     def kid(self) -> str:
         """The key id calls are signed with."""
@@ -109,7 +123,7 @@ def to_convex_json(
     """The Convex JSON text of ``args`` as ``Signer.sign`` encodes them (what
     ``convex.convex_to_json`` gives, up to spelling; members in their order)."""
 
-def inspect_key(key: str) -> KeyInfo:
+def inspect_key(key: str) -> _KeyInfo:
     """What a key string holds, without its secret. Raises ``CallsignError`` (``invalid_key``)."""
 
 def inspect_key_set(keys: str) -> List[str]:
