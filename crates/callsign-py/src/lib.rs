@@ -81,7 +81,10 @@ fn json_text<'a>(text: &'a Bound<'_, PyAny>, what: &str) -> PyResult<Cow<'a, str
 // The Python signatures spell the defaults out (so that `inspect.signature` and the
 // stubs show them); they must be the core's.
 const _: () = assert!(Limits::DEFAULT_MAX_BYTES == 1048576 && Limits::DEFAULT_MAX_DEPTH == 63);
-const _: () = assert!(matches!(callsign::spec::DEFAULT_ENVELOPE_FIELD.as_bytes(), b"_callsign"));
+const _: () = assert!(matches!(
+    callsign::spec::DEFAULT_ENVELOPE_FIELD.as_bytes(),
+    b"_callsign"
+));
 
 /// Limits from keyword arguments.
 fn limits(max_bytes: usize, max_depth: usize) -> Limits {
