@@ -41,8 +41,9 @@ process.env.CALLSIGN_KEYS = deriveKey(root, deployment.url);
 
 const control = createServer((req, res) => {
   const reply = (status, body) => {
-    res.writeHead(status, { "Content-Type": "application/json" });
-    res.end(JSON.stringify(body));
+    const text = JSON.stringify(body);
+    res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
+    res.end(text);
   };
   if (req.method !== "GET" || req.url !== "/state") return reply(404, { error: "GET /state only" });
   t.run(async (ctx) => (await ctx.db.query("messages").collect()).map((m) => m.body))
