@@ -3,7 +3,7 @@
 //! The Python package `convex_callsign` (in `python/`) re-exports everything
 //! here; its type stubs (`_native.pyi`) document the Python API. Python code
 //! never canonicalizes, hashes or encodes: values are read into Convex values
-//! here ([`value`]), written as Convex JSON, and given to the core
+//! here (module `value`), written as Convex JSON, and given to the core
 //! ([`callsign::Signer`], [`callsign::canonicalize`]).
 //!
 //! Every refusal is a `convex_callsign.CallsignError` whose `code` is one of
