@@ -38,6 +38,8 @@ import {
   type SignOptions,
 } from "./index.js";
 
+export { isCallsignError, type CallsignErrorData } from "./index.js";
+
 /** The args a signed function takes, minus the envelope: what a caller supplies. */
 export type UnsignedArgs<Ref extends FunctionReference<any, any>> = Omit<
   FunctionArgs<Ref>,

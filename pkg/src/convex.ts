@@ -1,47 +1,57 @@
 /**
- * callsign inside Convex: functions that only run for calls signed by a holder of a key.
+ * callsign inside Convex: functions that run only for calls signed by a holder of a key.
  *
- * One file, `convex/callsign.ts`, sets it up; every signed function then looks like a
- * Convex function:
+ * The replay store is a Convex component (`convex-callsign/convex.config`); verification
+ * stays in the app, which alone can read its key set (`CALLSIGN_KEYS`):
  *
  * ```ts
+ * // convex/convex.config.ts
+ * import { defineApp } from "convex/server";
+ * import callsign from "convex-callsign/convex.config";
+ * const app = defineApp();
+ * app.use(callsign);
+ * export default app;
+ *
  * // convex/callsign.ts
- * import { callsign } from "convex-callsign/convex";
- * import { query, mutation, action, internalMutation } from "./_generated/server";
- * import { internal } from "./_generated/api";
+ * import { Callsign } from "convex-callsign/convex";
+ * import { components, internal } from "./_generated/api";
+ * import { action, mutation, query } from "./_generated/server";
  *
- * export const { signedQuery, signedMutation, signedAction, recordNonce, cleanupNonces,
- *   runQuery, runMutation, runAction } = callsign(
- *   { query, mutation, action, internalMutation },
- *   { gateway: { mutations: [internal.admin.resetCounter] } },
+ * const cs = new Callsign(components.callsign);
+ * export const signedQuery = cs.signed(query);
+ * export const signedMutation = cs.signed(mutation);
+ * export const signedAction = cs.signed(action);
+ * export const { runQuery, runMutation, runAction } = cs.gateway(
+ *   { query, mutation, action },
+ *   { mutations: [internal.admin.resetCounter] },
  * );
- *
- * // convex/schema.ts: defineSchema({ ...callsignTables, messages: defineTable(...) })
  *
  * // convex/messages.ts
  * export const send = signedMutation({
  *   args: { body: v.string() },
- *   handler: async (ctx, { body }) => ctx.db.insert("messages", { body }),
+ *   handler: async (ctx, { body }) => ctx.db.insert("messages", { body, kid: ctx.callsign.kid }),
  * });
  * ```
  *
  * A signed function verifies the envelope against its **own** name (from
  * `ctx.meta.getFunctionMetadata()`), this deployment (`CONVEX_CLOUD_URL`) and the key set in
- * `CALLSIGN_KEYS`, then strips the envelope before the handler sees the args. Failures throw
- * a `ConvexError` whose `data` is `{ code, message }` with callsign's stable codes, before
- * anything is written.
+ * `CALLSIGN_KEYS`, strips the envelope before the handler sees the args, and claims the nonce
+ * in the component. Failures throw a `ConvexError` whose `data` is `{ code, message }` with
+ * callsign's stable codes ({@link isCallsignError}), before the handler runs.
  *
  * @module
  */
 import {
-  defineTable,
   getFunctionName,
   makeFunctionReference,
   type ActionBuilder,
+  type ArgsArrayForOptionalValidator,
+  type ArgsArrayToObject,
+  type DefaultArgsForOptionalValidator,
   type FunctionReference,
+  type FunctionVisibility,
   type GenericActionCtx,
   type GenericDataModel,
-  type GenericDatabaseWriter,
   type GenericMutationCtx,
   type GenericQueryCtx,
   type MutationBuilder,
@@ -49,15 +59,18 @@ import {
   type RegisteredAction,
   type RegisteredMutation,
   type RegisteredQuery,
+  type ReturnValueForOptionalValidator,
 } from "convex/server";
 import {
   ConvexError,
   v,
   type GenericValidator,
-  type ObjectType,
   type PropertyValidators,
+  type VAny,
   type Validator,
+  type VObject,
 } from "convex/values";
+import type { ComponentApi } from "./component/_generated/component.js";
 import {
   CallsignError,
   DEFAULT_ENVELOPE_FIELD,
@@ -68,57 +81,25 @@ import {
   type Verified,
   type Window,
 } from "./index.js";
-import type { ErrorCode } from "./errors.js";
-
-// The replay store's tables are the app's, whatever its data model: typed loosely here.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Db = GenericDatabaseWriter<any>;
+import type { CallsignErrorData, ErrorCode } from "./errors.js";
 
 // Convex functions see their environment variables (and CONVEX_CLOUD_URL) in process.env.
 declare const process: { env: Record<string, string | undefined> };
 
-/** The table of accepted (kid, nonce) pairs. */
-export const NONCES_TABLE = "callsignNonces";
-/**
- * The one-row table holding the replay store's watermark (the latest `ts` the cleanup has
- * dropped) and retention (the longest window among the nonces it has accepted).
- */
-export const WATERMARK_TABLE = "callsignWatermark";
+const FIELD = DEFAULT_ENVELOPE_FIELD;
 
 /**
- * The replay store's tables; spread them into the app's schema:
- * `defineSchema({ ...callsignTables, ...yourTables })`.
- *
- * They live in the app's own schema (not in a Convex component) so that a signed mutation
- * checks and records its nonce with plain `ctx.db` calls inside its own transaction: a
- * handler that throws rolls the nonce back with everything else, and two concurrent replays
- * conflict (OCC) so that only one commits.
+ * The installed component, as the app's generated `components.callsign` is typed (its
+ * `ComponentApi`, from `convex-callsign/_generated/component.js`).
  */
-export const callsignTables = {
-  [NONCES_TABLE]: defineTable({
-    kid: v.string(),
-    nonce: v.string(),
-    /** When the call was signed (ms): the unit of the watermark (SPEC.md §8). */
-    ts: v.number(),
-    /** Until when (ms) the pair must be kept: the call's `ts` plus the window's `maxAgeMs`. */
-    rememberUntil: v.number(),
-  })
-    .index("by_kid_nonce", ["kid", "nonce"])
-    .index("by_ts", ["ts"]),
-  [WATERMARK_TABLE]: defineTable({
-    /** The latest `ts` among dropped nonces: calls signed at or before it are refused. */
-    watermarkTs: v.union(v.number(), v.null()),
-    /** The longest window (`rememberUntil - ts`) of any accepted nonce: how long nonces are kept. */
-    retentionMs: v.number(),
-  }),
-};
+export type CallsignComponent = ComponentApi;
 
 /**
- * The envelope field's validator. Convex checks nothing here: the envelope is callsign's to
- * check, so that a missing or malformed one fails with the stable code `malformed` rather
- * than a generic validation error. Typed as a required envelope for callers.
+ * A function a scoped key may call: a reference (`api.reports.summary`,
+ * `internal.admin.stats` for the gateway), a canonical name (`"reports:summary"`), or every
+ * export of one module (`"reports:*"`).
  */
-export const envelopeValidator = v.optional(v.any()) as unknown as Validator<Envelope, "required", string>;
+export type ScopeEntry = FunctionReference<"query" | "mutation" | "action", FunctionVisibility> | `${string}:${string}`;
 
 /** How signed functions are set up. Every field has a default. */
 export interface CallsignOptions {
@@ -140,349 +121,510 @@ export interface CallsignOptions {
   /** Limits on the signed args. Default 1 MiB, depth 63. */
   limits?: Limits;
   /**
-   * The module (file under `convex/`, without extension) that exports `recordNonce` and
-   * `cleanupNonces`, which actions and the cleanup call by name. Default `"callsign"`.
+   * Keys that may call only some functions, by kid: `{ reporting: [api.reports.summary] }`. A
+   * call signed with a listed kid for any other function (signed, or internal through the
+   * gateway) is refused as `not_allowed`, after its signature has been checked. Kids not
+   * listed may call every signed function and everything on the gateway's allow-lists.
    */
-  module?: string;
-  /** How many nonces one cleanup run deletes before scheduling the next. Default 256. */
-  cleanupBatch?: number;
-  /**
-   * Internal functions the gateway (`runQuery`, `runMutation`, `runAction`) may run, by kind.
-   * Only these are reachable, and only with a valid signature over their own name and args.
-   */
-  gateway?: {
-    queries?: FunctionReference<"query", "internal">[];
-    mutations?: FunctionReference<"mutation", "internal">[];
-    actions?: FunctionReference<"action", "internal">[];
-  };
+  scopes?: Record<string, ScopeEntry[]>;
 }
 
 /** What a signed function's handler sees in `ctx.callsign`: the verified call. */
 export type CallsignClaims = Omit<Verified, "canonicalArgs">;
 
-/** What the replay store records of an accepted call (SPEC.md §8). */
-export type NonceRecord = { kid: string; nonce: string; ts: number; rememberUntil: number };
+/** A signed function's ctx: the builder's, plus the verified call in `callsign`. */
+export type SignedCtx<Ctx> = Ctx & { callsign: CallsignClaims };
 
-type WithEnvelope<A> = A & { [DEFAULT_ENVELOPE_FIELD]: Envelope };
+/**
+ * `A` plus the envelope field: what the registered function takes, so that a caller's
+ * `CallSigner.signed(ref, args)` is typed by the function. (No args at all is Convex's
+ * `Record<string, never>`, which cannot be intersected with a field.)
+ */
+export type WithEnvelope<A> = string extends keyof A
+  ? [A[string]] extends [never]
+    ? { [FIELD]: Envelope }
+    : A & { [FIELD]: Envelope }
+  : A & { [FIELD]: Envelope };
 
-/** A signed function's definition: Convex's `{ args, returns, handler }` with object args. */
-export interface SignedDefinition<Ctx, ArgsV extends PropertyValidators, Output> {
-  /** Validators of the args, as in a Convex function (the envelope field is added). */
-  args: ArgsV;
-  /** Optional validator of the return value, as in a Convex function. */
-  returns?: GenericValidator;
-  /** This function's time window, instead of the one `callsign()` was given. */
-  window?: Window;
-  /** Runs after the call is verified (and, for mutations and actions, its nonce recorded). */
-  handler: (ctx: Ctx & { callsign: CallsignClaims }, args: ObjectType<ArgsV>) => Output;
+type Kind = "query" | "mutation" | "action";
+
+/** The registered function of a kind, as Convex's own builders type it. */
+export type Registered<K extends Kind, Visibility extends FunctionVisibility, A extends Args | Record<string, unknown>, Output> = {
+  query: RegisteredQuery<Visibility, A, Output>;
+  mutation: RegisteredMutation<Visibility, A, Output>;
+  action: RegisteredAction<Visibility, A, Output>;
+}[K];
+
+/** The args a signed function may declare: what Convex can deploy (an object, or any). */
+type SignedArgsValidator = PropertyValidators | VObject<any, any, "required"> | VAny<any, "required"> | void;
+
+/**
+ * A builder of signed functions, made by {@link Callsign.signed}: it takes what Convex's
+ * builders take (`{ args?, returns?, handler }`, or a bare handler) plus an optional `window`
+ * for this function, and its handler's ctx has `callsign`.
+ */
+export type SignedBuilder<K extends Kind, Visibility extends FunctionVisibility, Ctx> = {
+  <
+    ArgsValidator extends SignedArgsValidator,
+    ReturnsValidator extends PropertyValidators | Validator<any, "required", any> | void,
+    ReturnValue extends ReturnValueForOptionalValidator<ReturnsValidator> = any,
+    OneOrZeroArgs extends ArgsArrayForOptionalValidator<ArgsValidator> = DefaultArgsForOptionalValidator<ArgsValidator>,
+  >(
+    definition:
+      | {
+          /** Validators of the args, as in a Convex function (the envelope field is added). */
+          args?: ArgsValidator;
+          /** Validator of the return value, as in a Convex function. */
+          returns?: ReturnsValidator;
+          /** This function's time window, instead of the default. */
+          window?: Window;
+          /** Runs once the call is verified (and, for mutations and actions, its nonce claimed). */
+          handler: (ctx: SignedCtx<Ctx>, ...args: OneOrZeroArgs) => ReturnValue;
+        }
+      | ((ctx: SignedCtx<Ctx>, ...args: OneOrZeroArgs) => ReturnValue),
+  ): Registered<K, Visibility, WithEnvelope<ArgsArrayToObject<OneOrZeroArgs>>, ReturnValue>;
+};
+
+/**
+ * A builder of public Convex functions: `query`, `mutation`, `action` from
+ * `./_generated/server`, or a customized one. (Internal functions cannot be called from
+ * outside; the gateway reaches them.)
+ */
+export type PublicBuilder = (definition: never) => { isConvexFunction: true; isPublic: true };
+
+type RegisteredOf<B> = B extends (definition: never) => infer R ? R : never;
+type KindOf<B> = RegisteredOf<B> extends { isQuery: true }
+  ? "query"
+  : RegisteredOf<B> extends { isMutation: true }
+    ? "mutation"
+    : "action";
+type VisibilityOf<B> = RegisteredOf<B> extends { isPublic: true } ? "public" : "internal";
+/** The ctx a builder gives its handlers (for a customized builder, the customized ctx). */
+type CtxOf<B> = B extends (definition: infer D) => unknown
+  ? Extract<D, { handler: unknown }> extends { handler: (ctx: infer C, ...args: never) => unknown }
+    ? C
+    : never
+  : never;
+
+/**
+ * What {@link Callsign.signed} returns for builder `B`. It is also `B` itself, to the type
+ * checker, so that a customization can wrap it (`customMutation(cs.signed(mutation), ...)`
+ * needs a `MutationBuilder`); its handlers then run with `ctx.callsign` set (read it with
+ * {@link claimsOf}).
+ */
+export type SignedBuilderOf<B> = SignedBuilder<KindOf<B>, VisibilityOf<B>, CtxOf<B>> & B;
+
+/** The builders the gateway is made with: pass the ones from `./_generated/server`. */
+export interface GatewayBuilders<DataModel extends GenericDataModel> {
+  query: QueryBuilder<DataModel, "public">;
+  mutation: MutationBuilder<DataModel, "public">;
+  action: ActionBuilder<DataModel, "public">;
 }
 
-/** The builders `callsign()` wraps: pass the ones from `./_generated/server`. */
-export interface CallsignBuilders<DataModel extends GenericDataModel> {
-  /** `query` from `./_generated/server`. */
-  query: QueryBuilder<DataModel, "public">;
-  /** `mutation` from `./_generated/server`. */
-  mutation: MutationBuilder<DataModel, "public">;
-  /** `action` from `./_generated/server`. */
-  action: ActionBuilder<DataModel, "public">;
-  /** `internalMutation` from `./_generated/server` (for `recordNonce` and `cleanupNonces`). */
-  internalMutation: MutationBuilder<DataModel, "internal">;
+/** Internal functions the gateway may run, by kind. */
+export interface GatewayAllowList {
+  queries?: FunctionReference<"query", "internal">[];
+  mutations?: FunctionReference<"mutation", "internal">[];
+  actions?: FunctionReference<"action", "internal">[];
 }
 
 /** The args of the gateway functions: which internal function, its args, and the envelope. */
 export type GatewayArgs = {
   function: string;
   args: Record<string, unknown>;
-  [DEFAULT_ENVELOPE_FIELD]: Envelope;
+  [FIELD]: Envelope;
 };
 
-/** Everything `callsign()` returns; export each from `convex/callsign.ts` under this name. */
-export interface CallsignFunctions<DataModel extends GenericDataModel> {
-  /**
-   * A public query that runs only for signed calls. Queries cannot write, so they check the
-   * signature and the time window but cannot reject replays: a captured call can be replayed
-   * any number of times while `ts - maxFutureMs <= now <= ts + maxAgeMs`, up to two minutes
-   * with the default window. Use it only where reading the same data twice is harmless, and
-   * consider a shorter `window` for it.
-   */
-  signedQuery<ArgsV extends PropertyValidators, Output>(
-    definition: SignedDefinition<GenericQueryCtx<DataModel>, ArgsV, Output>,
-  ): RegisteredQuery<"public", WithEnvelope<ObjectType<ArgsV>>, Output>;
-  /**
-   * A public mutation that runs once per signed call: its nonce is checked and recorded in the
-   * handler's own transaction, so a handler that throws leaves the nonce unused. The same call
-   * can then be submitted again, by anyone who has seen it, until it expires: make handlers
-   * that may fail idempotent (e.g. an idempotency key in the args).
-   */
-  signedMutation<ArgsV extends PropertyValidators, Output>(
-    definition: SignedDefinition<GenericMutationCtx<DataModel>, ArgsV, Output>,
-  ): RegisteredMutation<"public", WithEnvelope<ObjectType<ArgsV>>, Output>;
-  /**
-   * A public action that runs once per signed call. The nonce is recorded (by the internal
-   * mutation `recordNonce`) before the handler runs; an action cannot roll back, so a handler
-   * that fails has still used its nonce: the signer signs again with a new one.
-   */
-  signedAction<ArgsV extends PropertyValidators, Output>(
-    definition: SignedDefinition<GenericActionCtx<DataModel>, ArgsV, Output>,
-  ): RegisteredAction<"public", WithEnvelope<ObjectType<ArgsV>>, Output>;
-  /** Internal mutation used by signed actions and the gateway action to record a nonce. */
-  recordNonce: RegisteredMutation<"internal", NonceRecord, null>;
-  /**
-   * Internal mutation deleting nonces whose window has passed, a batch at a time (it schedules
-   * itself again while more remain). Run it from a cron:
-   * `crons.interval("callsign nonces", { minutes: 10 }, internal.callsign.cleanupNonces, {})`.
-   */
-  cleanupNonces: RegisteredMutation<"internal", Record<string, never>, { deleted: number; more: boolean }>;
-  /** Gateway: runs an allowed internal query for a signed call (no replay check, as queries). */
+/** The gateway's three functions; export them from `convex/callsign.ts`. */
+export interface Gateway {
+  /** Runs an allowed internal query for a signed call (no replay check, as queries). */
   runQuery: RegisteredQuery<"public", GatewayArgs, Promise<unknown>>;
-  /** Gateway: runs an allowed internal mutation for a signed call, in this transaction. */
+  /** Runs an allowed internal mutation for a signed call, in this transaction. */
   runMutation: RegisteredMutation<"public", GatewayArgs, Promise<unknown>>;
-  /** Gateway: runs an allowed internal action for a signed call, after recording its nonce. */
+  /** Runs an allowed internal action for a signed call, after claiming its nonce. */
   runAction: RegisteredAction<"public", GatewayArgs, Promise<unknown>>;
 }
 
 /**
- * Builds the signed-function wrappers, the replay store's functions and the gateway for one
- * app. Call it once, in `convex/callsign.ts`, and export every result under its own name.
+ * The envelope field's validator. Convex checks nothing here: the envelope is callsign's to
+ * check, so that a missing or malformed one fails with the stable code `malformed` rather
+ * than a generic validation error. Typed as a required envelope for callers.
  */
-export function callsign<DataModel extends GenericDataModel>(
-  builders: CallsignBuilders<DataModel>,
-  options: CallsignOptions = {},
-): CallsignFunctions<DataModel> {
-  const field = DEFAULT_ENVELOPE_FIELD;
-  const module = options.module ?? "callsign";
-  const recordNonceRef = makeFunctionReference<"mutation">(`${module}:recordNonce`);
-  const cleanupRef = makeFunctionReference<"mutation">(`${module}:cleanupNonces`);
-  const batch = options.cleanupBatch ?? 256;
-  if (!Number.isInteger(batch) || batch < 1 || batch > 4000) {
-    throw new Error("callsign: cleanupBatch must be an integer from 1 to 4000");
+export const envelopeValidator = v.optional(v.any()) as unknown as Validator<Envelope, "required", string>;
+
+type AnyCtx = {
+  meta: { getFunctionMetadata(): Promise<{ name: string }> };
+  runMutation?: (ref: FunctionReference<"mutation", "internal">, args: Record<string, unknown>) => Promise<unknown>;
+};
+
+/**
+ * callsign for one app: wraps Convex's builders into signed ones and makes the signed gateway,
+ * with one replay store (the component) and one configuration.
+ */
+export class Callsign {
+  /** The component holding the replay store. */
+  readonly component: CallsignComponent;
+  readonly #options: CallsignOptions;
+  readonly #verifierFor: (window?: Window) => Verifier;
+  readonly #scopes: Map<string, Scope>;
+
+  /**
+   * @param component `components.callsign` from `./_generated/api` (after
+   *   `app.use(callsign)` in `convex/convex.config.ts`).
+   * @throws Error on a malformed `scopes` entry, when the module loads.
+   */
+  constructor(component: CallsignComponent, options: CallsignOptions = {}) {
+    this.component = component;
+    this.#options = options;
+    this.#verifierFor = cachedVerifiers(options);
+    this.#scopes = scopesOf(options.scopes ?? {});
   }
-  const verifierFor = cachedVerifiers(options);
-  const allowed = {
-    query: allowList(options.gateway?.queries),
-    mutation: allowList(options.gateway?.mutations),
-    action: allowList(options.gateway?.actions),
-  };
+
+  /**
+   * Wraps a builder (`query`, `mutation` or `action` from `./_generated/server`, or one made
+   * by convex-helpers' `customQuery` / `customMutation` / `customAction`) into one whose
+   * functions run only for signed calls:
+   *
+   * * a **mutation** claims the nonce in the component **inside its own transaction**: a handler
+   *   that throws leaves the nonce unused (the same call can then be submitted again, by anyone
+   *   who has seen it, until it expires: make handlers that may fail idempotent), and two
+   *   concurrent replays conflict, so only one commits;
+   * * an **action** claims it before the handler runs; an action cannot roll back, so a handler
+   *   that fails has used its nonce;
+   * * a **query** cannot write, so it checks the signature and the window but cannot reject
+   *   replays: a captured call can be replayed while `ts - maxFutureMs <= now <= ts + maxAgeMs`
+   *   (two minutes with the default window). Use it where reading twice is harmless, and
+   *   consider a shorter `window`.
+   *
+   * Wrap the plain builder and customize outside it (`customMutation(cs.signed(mutation), …)`):
+   * callsign then verifies first, over every arg the caller sent, and the customization sees
+   * `ctx.callsign`. A customized builder can be wrapped too when the customization only adds
+   * to ctx; one that takes args of its own is refused, because callsign would not see them.
+   *
+   * @param options.window The window of every function of this builder (a function's own
+   *   `window` wins). With a customization outside, this is how to set one.
+   * @throws Error when a function is defined with args Convex cannot deploy, an args field
+   *   named like the envelope, or on a builder that is not public.
+   */
+  signed<B extends PublicBuilder>(builder: B, options: { window?: Window } = {}): SignedBuilderOf<B> {
+    const signedBuilder = (definition: unknown) => {
+      const def = (typeof definition === "function" ? { handler: definition } : definition) as {
+        args?: unknown;
+        returns?: unknown;
+        window?: Window;
+        handler: (ctx: unknown, args: Args) => unknown;
+      };
+      const { args, window = options.window, handler, ...rest } = def;
+      if (typeof handler !== "function") throw new Error("callsign: a signed function needs a handler");
+      const declared = withEnvelopeArgs(args);
+      let kind: Kind | undefined;
+      const registered = (builder as unknown as (definition: object) => unknown)({
+        ...rest,
+        ...(declared === undefined ? {} : { args: declared }),
+        handler: async (ctx: AnyCtx, signedArgs: Args | undefined) => {
+          const received = signedArgs ?? {};
+          const claims = this.#verify((await ctx.meta.getFunctionMetadata()).name, received, window);
+          this.#checkScope(claims);
+          if (kind !== "query") await this.#claim(ctx, claims);
+          return handler({ ...ctx, [CTX_FIELD]: handedClaims(claims) }, withoutEnvelope(received));
+        },
+      });
+      kind = kindOf(registered);
+      checkArgsReachCallsign(registered, declared);
+      return registered;
+    };
+    return signedBuilder as unknown as SignedBuilderOf<B>;
+  }
+
+  /**
+   * The gateway: three public functions (`runQuery`, `runMutation`, `runAction`, exported from
+   * `convex/callsign.ts`, where `SignedConvexHttpClient` calls them) that run existing internal
+   * functions for signed calls, unchanged. Each verifies the signature over exactly that
+   * internal function's name and args, refuses anything not on its kind's allow-list (or
+   * outside the key's scope) as `not_allowed` — after the signature, so callers without a key
+   * learn nothing about the list — claims the nonce (in the same transaction for mutations: the
+   * internal mutation runs nested, and if it throws, nothing is kept), and runs the function.
+   *
+   * @throws Error when an allow-list entry is not a function reference (`internal.file.fn`).
+   */
+  gateway<DataModel extends GenericDataModel>(builders: GatewayBuilders<DataModel>, allow: GatewayAllowList = {}): Gateway {
+    const lists: Record<Kind, Set<string>> = {
+      query: allowList(allow.queries),
+      mutation: allowList(allow.mutations),
+      action: allowList(allow.actions),
+    };
+    const make = (builder: unknown, kind: Kind, run: (ctx: any, name: string, args: Args) => Promise<unknown>) =>
+      (builder as (definition: object) => unknown)({
+        args: { function: v.string(), args: v.any(), [FIELD]: envelopeValidator },
+        handler: async (ctx: AnyCtx, args: GatewayArgs) => {
+          const signedArgs = gatewaySignedArgs(args);
+          const claims = this.#verify(args.function, signedArgs);
+          if (!lists[kind].has(claims.function)) {
+            throw rejection("not_allowed", `${kind} \`${claims.function}\` is not on the gateway's allow-list`);
+          }
+          this.#checkScope(claims);
+          if (kind !== "query") await this.#claim(ctx, claims);
+          return await run(ctx, claims.function, withoutEnvelope(signedArgs));
+        },
+      });
+    return {
+      runQuery: make(builders.query, "query", (ctx: GenericQueryCtx<DataModel>, name, args) =>
+        ctx.runQuery(makeFunctionReference<"query">(name), args),
+      ),
+      // A nested mutation runs in this transaction: if it throws, the claim is undone too.
+      runMutation: make(builders.mutation, "mutation", (ctx: GenericMutationCtx<DataModel>, name, args) =>
+        ctx.runMutation(makeFunctionReference<"mutation">(name), args),
+      ),
+      runAction: make(builders.action, "action", (ctx: GenericActionCtx<DataModel>, name, args) =>
+        ctx.runAction(makeFunctionReference<"action">(name), args),
+      ),
+    } as Gateway;
+  }
 
   /**
    * Verifies `signedArgs` as a call to `functionName` under `window` (the function's own, or
    * the default); Convex errors carry the code. What the caller must not learn (the kids held,
    * what is wrong with the configuration) goes to the deployment's log instead (SPEC.md §9).
    */
-  function verify(functionName: string, signedArgs: Args, window?: Window): Verified {
-    const verifier = verifierFor(window);
+  #verify(functionName: string, signedArgs: Args, window?: Window): Verified {
+    const verifier = this.#verifierFor(window ?? this.#options.window);
     try {
       return verifier.verify(functionName, signedArgs);
     } catch (e) {
       if (e instanceof CallsignError && e.code === "unknown_key") {
         console.warn(`callsign: ${e.code}: ${e.message}; this deployment holds ${verifier.kids.join(", ")}`);
       }
-      throw asConvexError(e);
+      throw e instanceof CallsignError ? rejection(e.code, e.message) : e;
     }
   }
 
-  async function ownName(ctx: { meta: { getFunctionMetadata(): Promise<{ name: string }> } }) {
-    return (await ctx.meta.getFunctionMetadata()).name;
-  }
-
-  /** The gateway's signed args: the inner args plus the envelope, which they must not hold. */
-  function gatewaySignedArgs(args: GatewayArgs): Args {
-    const inner = args.args as unknown;
-    if (inner === null || typeof inner !== "object" || Array.isArray(inner)) {
-      throw rejection("malformed", "the gateway's `args` must be an object");
+  /** A scoped key reaches only the functions in its scope (checked after the signature). */
+  #checkScope(claims: Verified): void {
+    const scope = this.#scopes.get(claims.kid);
+    if (scope !== undefined && !scope.allows(claims.function)) {
+      throw rejection("not_allowed", `the key ${claims.kid} may not call \`${claims.function}\``);
     }
-    // The spread below copies own members only: refuse a prototype here (SPEC.md §2.5), as
-    // verify refuses one on every value inside.
-    const proto = Object.getPrototypeOf(inner);
-    if (proto !== Object.prototype && proto !== null) {
-      throw rejection("malformed", "the gateway's `args` have a prototype that is not the plain one (a \"__proto__\" member?)");
-    }
-    if (Object.prototype.hasOwnProperty.call(inner, field)) {
-      throw rejection("malformed", `the gateway's \`args\` must not contain the field \`${field}\``);
-    }
-    return { ...(inner as Args), [field]: args[field] as unknown as Args[string] };
-  }
-
-  function checkAllowed(list: Set<string>, claims: Verified, kind: string): void {
-    if (!list.has(claims.function)) {
-      throw rejection("not_allowed", `${kind} \`${claims.function}\` is not on the gateway's allow-list`);
-    }
-  }
-
-  const withoutEnvelope = <A>(args: Args): A => {
-    const { [field]: _envelope, ...rest } = args;
-    return rest as A;
-  };
-  const claimsOf = ({ canonicalArgs: _canonical, ...claims }: Verified): CallsignClaims => claims;
-
-  const gatewayValidator = { function: v.string(), args: v.any(), [field]: envelopeValidator };
-
-  /** The definition's validators plus the envelope field, which must not be one of them. */
-  function withEnvelopeField(args: PropertyValidators): PropertyValidators {
-    if (Object.prototype.hasOwnProperty.call(args, field)) {
-      throw new Error(`callsign: \`${field}\` is the envelope's field; a signed function's args cannot use it`);
-    }
-    return { ...args, [field]: envelopeValidator };
-  }
-
-  // What each kind does once a call verifies: a query cannot write; a mutation records the
-  // nonce in its own transaction; an action records it through recordNonce first.
-  const noReplayCheck = async () => {};
-  const inTransaction = async (ctx: { db: unknown }, claims: Verified) => claimNonce(ctx.db as Db, claims);
-  const viaRecordNonce = async (ctx: GenericActionCtx<DataModel>, claims: Verified) => {
-    await ctx.runMutation(recordNonceRef, nonceRecord(claims));
-  };
-
-  /** A signed function of one kind: verify against its own name, record the nonce, strip, run. */
-  function signed<Ctx extends { meta: { getFunctionMetadata(): Promise<{ name: string }> } }>(
-    builder: (definition: never) => unknown,
-    record: (ctx: Ctx, claims: Verified) => Promise<void>,
-  ) {
-    return (definition: SignedDefinition<Ctx, PropertyValidators, unknown>) =>
-      builder({
-        args: withEnvelopeField(definition.args),
-        returns: definition.returns,
-        handler: async (ctx: Ctx, args: Args) => {
-          const claims = verify(await ownName(ctx), args, definition.window);
-          await record(ctx, claims);
-          return definition.handler({ ...ctx, callsign: claimsOf(claims) }, withoutEnvelope(args));
-        },
-      } as never);
   }
 
   /**
-   * A gateway function of one kind: verify against the named internal function, check this
-   * kind's allow-list, record the nonce, then run the function with the args it was signed with.
+   * Claims the call's nonce in the component. From a mutation, `ctx.runMutation` runs the
+   * claim inside the caller's transaction (it commits or rolls back with it); from an action,
+   * in a transaction of its own.
    */
-  function gateway<Ctx>(
-    builder: (definition: never) => unknown,
-    kind: "query" | "mutation" | "action",
-    record: (ctx: Ctx, claims: Verified) => Promise<void>,
-    run: (ctx: Ctx, name: string, args: Args) => Promise<unknown>,
-  ) {
-    return builder({
-      args: gatewayValidator,
-      handler: async (ctx: Ctx, args: GatewayArgs) => {
-        const signedArgs = gatewaySignedArgs(args);
-        const claims = verify(args.function, signedArgs);
-        checkAllowed(allowed[kind], claims, kind);
-        await record(ctx, claims);
-        return await run(ctx, claims.function, withoutEnvelope(signedArgs));
-      },
-    } as never);
+  async #claim(ctx: AnyCtx, claims: Verified): Promise<void> {
+    if (ctx.runMutation === undefined) throw new Error("callsign: this ctx cannot run mutations");
+    const refused = (await ctx.runMutation(this.component.store.claim, {
+      kid: claims.kid,
+      nonce: claims.nonce,
+      ts: claims.ts,
+      rememberUntil: claims.rememberUntil,
+    })) as CallsignErrorData | null;
+    if (refused !== null) throw rejection(refused.code, refused.message);
   }
+}
 
-  const functions = {
-    signedQuery: signed<GenericQueryCtx<DataModel>>(builders.query as never, noReplayCheck),
-    signedMutation: signed<GenericMutationCtx<DataModel>>(builders.mutation as never, inTransaction),
-    signedAction: signed<GenericActionCtx<DataModel>>(builders.action as never, viaRecordNonce),
+/** Where a signed function's ctx holds the claims. */
+const CTX_FIELD = "callsign";
 
-    recordNonce: builders.internalMutation({
-      args: { kid: v.string(), nonce: v.string(), ts: v.number(), rememberUntil: v.number() },
-      returns: v.null(),
-      handler: async (ctx, record) => {
-        await claimNonce(ctx.db as Db, record);
-        return null;
-      },
-    }),
+/**
+ * The verified call of a signed function's ctx, typed: for a customization wrapped around a
+ * signed builder, whose ctx the type checker knows without `callsign`:
+ *
+ * ```ts
+ * const reporting = customQuery(cs.signed(query), customCtx(async (ctx) => ({
+ *   caller: callers[claimsOf(ctx).kid],
+ * })));
+ * ```
+ * @throws Error if `ctx` is not a signed function's.
+ */
+export function claimsOf(ctx: object): CallsignClaims {
+  const claims = (ctx as { [CTX_FIELD]?: unknown })[CTX_FIELD];
+  if (typeof claims !== "object" || claims === null || !CLAIMS.has(claims)) {
+    throw new Error("callsign: this ctx is not a signed function's (build the function with cs.signed(...))");
+  }
+  return claims as CallsignClaims;
+}
 
-    cleanupNonces: builders.internalMutation({
-      args: {},
-      handler: async (ctx) => {
-        const db = ctx.db as Db;
-        const watermark = await readWatermark(db);
-        if (watermark === null) return { deleted: 0, more: false }; // nothing accepted yet
-        // SPEC.md §8: drop in ts order, and only nonces older than every window served, so
-        // the watermark stays behind the calls that are still valid.
-        const before = Date.now() - (watermark.retentionMs as number);
-        const expired = await db
-          .query(NONCES_TABLE)
-          .withIndex("by_ts", (q) => q.lt("ts", before))
-          .take(batch + 1);
-        const doomed = expired.slice(0, batch);
-        for (const row of doomed) await db.delete(row._id);
-        if (doomed.length > 0) {
-          // The index is ordered: the last deleted row has the latest ts.
-          const latest = doomed[doomed.length - 1]!.ts as number;
-          if (watermark.watermarkTs === null || (watermark.watermarkTs as number) < latest) {
-            await db.patch(watermark._id, { watermarkTs: latest });
-          }
-        }
-        const more = expired.length > batch;
-        if (more) await ctx.scheduler.runAfter(0, cleanupRef, {});
-        return { deleted: doomed.length, more };
-      },
-    }),
+/** The claims objects handed to handlers: so that claimsOf recognizes only real ones. */
+const CLAIMS = new WeakSet<object>();
 
-    runQuery: gateway<GenericQueryCtx<DataModel>>(builders.query as never, "query", noReplayCheck, (ctx, name, args) =>
-      ctx.runQuery(makeFunctionReference<"query">(name), args),
-    ),
-    // A nested mutation runs in this transaction: if it throws, the nonce is not used.
-    runMutation: gateway<GenericMutationCtx<DataModel>>(builders.mutation as never, "mutation", inTransaction, (ctx, name, args) =>
-      ctx.runMutation(makeFunctionReference<"mutation">(name), args),
-    ),
-    runAction: gateway<GenericActionCtx<DataModel>>(builders.action as never, "action", viaRecordNonce, (ctx, name, args) =>
-      ctx.runAction(makeFunctionReference<"action">(name), args),
-    ),
-  };
-  return functions as unknown as CallsignFunctions<DataModel>;
+/** The claims a handler sees: frozen, so no code in the call can change what later code reads. */
+function handedClaims({ canonicalArgs: _canonical, ...claims }: Verified): CallsignClaims {
+  const frozen = Object.freeze(claims);
+  CLAIMS.add(frozen);
+  return frozen;
 }
 
 /** The failure every signed function throws: a `ConvexError` carrying the stable code. */
-export function rejection(code: ErrorCode, message: string): ConvexError<{ code: ErrorCode; message: string }> {
+export function rejection(code: ErrorCode, message: string): ConvexError<CallsignErrorData> {
   return new ConvexError({ code, message });
 }
 
-function asConvexError(e: unknown): unknown {
-  return e instanceof CallsignError ? rejection(e.code, e.message) : e;
-}
+const isValidator = (x: unknown): x is GenericValidator =>
+  typeof x === "object" && x !== null && (x as { isConvexValidator?: unknown }).isConvexValidator === true;
 
-function nonceRecord(claims: Verified): NonceRecord {
-  return { kid: claims.kid, nonce: claims.nonce, ts: claims.ts, rememberUntil: claims.rememberUntil };
+const hasOwn = (o: object, key: string) => Object.prototype.hasOwnProperty.call(o, key);
+
+function reserved(): Error {
+  return new Error(`callsign: \`${FIELD}\` is the envelope's field; a signed function's args cannot use it`);
 }
 
 /**
- * Accepts (kid, nonce) once (SPEC.md §8): refuses a pair already recorded, or one the cleanup
- * may already have dropped (signed at or before the watermark, whatever the window), then
- * records it, and raises the retention if this call's window is the longest yet.
+ * The definition's args validator plus the envelope field, in whatever form it came: a record
+ * of validators (as written by hand), a `v.object` (what convex-helpers' builders pass on), or
+ * `v.any()`. No args stay unvalidated: adding the field would make Convex refuse every other
+ * arg. (Without a validator for it, the envelope is still required: verification refuses a
+ * call without one as `malformed`.)
  */
-async function claimNonce(db: Db, call: NonceRecord): Promise<void> {
-  const watermark = await readWatermark(db);
-  if (watermark !== null && watermark.watermarkTs !== null && call.ts <= (watermark.watermarkTs as number)) {
-    throw rejection("replayed", "the call is older than what the replay store still remembers: it may already have been used");
+function withEnvelopeArgs(args: unknown): PropertyValidators | GenericValidator | undefined {
+  if (args === undefined) return undefined;
+  if (typeof args !== "object" || args === null) {
+    throw new Error("callsign: args must be a record of validators, v.object(...) or v.any()");
   }
-  const seen = await db
-    .query(NONCES_TABLE)
-    .withIndex("by_kid_nonce", (q: any) => q.eq("kid", call.kid).eq("nonce", call.nonce))
-    .first();
-  if (seen !== null) {
-    throw rejection("replayed", `the call with nonce ${call.nonce} (key ${call.kid}) was already accepted`);
+  if (!isValidator(args)) {
+    if (hasOwn(args, FIELD)) throw reserved();
+    return { ...(args as PropertyValidators), [FIELD]: envelopeValidator };
   }
-  await db.insert(NONCES_TABLE, { kid: call.kid, nonce: call.nonce, ts: call.ts, rememberUntil: call.rememberUntil });
-  const window = call.rememberUntil - call.ts;
-  if (watermark === null) {
-    await db.insert(WATERMARK_TABLE, { watermarkTs: null, retentionMs: window });
-  } else if ((watermark.retentionMs as number) < window) {
-    await db.patch(watermark._id, { retentionMs: window });
+  switch (args.kind) {
+    case "object": {
+      const fields = (args as VObject<any, Record<string, GenericValidator>>).fields;
+      if (hasOwn(fields, FIELD)) throw reserved();
+      return v.object({ ...fields, [FIELD]: envelopeValidator });
+    }
+    case "any":
+      return args;
+    default:
+      // Convex refuses these at push ("Args validator must be an object or any"); convex-test
+      // refuses them on the first call. Say so where the function is defined.
+      throw new Error(
+        `callsign: a function's args must be an object (a record of validators or v.object) or v.any(), not ` +
+          `v.${args.kind}(...): Convex cannot deploy it ("Args validator must be an object or any"). ` +
+          `For alternatives, put the union in a field: args: { request: v.union(...) }`,
+      );
   }
 }
 
-async function readWatermark(db: Db) {
-  return await db.query(WATERMARK_TABLE).first();
+/** The kind of what a builder made, which must be a public Convex function. */
+function kindOf(registered: unknown): Kind {
+  const fn = (registered ?? {}) as { isQuery?: boolean; isMutation?: boolean; isAction?: boolean; isPublic?: boolean };
+  const kind: Kind | undefined = fn.isQuery ? "query" : fn.isMutation ? "mutation" : fn.isAction ? "action" : undefined;
+  if (kind === undefined) throw new Error("callsign: signed() wraps a query, mutation or action builder");
+  if (fn.isPublic !== true) {
+    throw new Error(
+      "callsign: signed functions are public (a server can only call those); reach internal functions through cs.gateway(...)",
+    );
+  }
+  return kind;
+}
+
+/**
+ * A customized builder wrapped by signed() may take args of its own, which it removes before
+ * callsign's handler runs: callsign would verify without them, and so leave args the handler's
+ * ctx is built from outside the signature. Refused: the registered function must take exactly
+ * the args callsign was given.
+ */
+function checkArgsReachCallsign(registered: unknown, declared: PropertyValidators | GenericValidator | undefined): void {
+  const exportArgs = (registered as { exportArgs?: () => string }).exportArgs;
+  if (typeof exportArgs !== "function") return;
+  const exported = JSON.parse(exportArgs.call(registered)) as { type: string; value?: Record<string, unknown> };
+  const expected =
+    declared === undefined
+      ? undefined
+      : isValidator(declared)
+        ? declared.kind === "object"
+          ? Object.keys((declared as VObject<any, Record<string, GenericValidator>>).fields)
+          : undefined
+        : Object.keys(declared);
+  const got = exported.type === "object" ? Object.keys(exported.value ?? {}) : undefined;
+  const extra = got === undefined ? [] : got.filter((k) => !(expected ?? []).includes(k));
+  if ((expected === undefined) !== (got === undefined) || extra.length > 0) {
+    throw new Error(
+      `callsign: the builder given to signed() takes args of its own${extra.length ? ` (${extra.join(", ")})` : ""}, which ` +
+        `callsign would not see, so they would not be signed. Wrap the plain builder and customize outside: ` +
+        `customMutation(cs.signed(mutation), ...)`,
+    );
+  }
+}
+
+function withoutEnvelope(args: Args): Args {
+  const { [FIELD]: _envelope, ...rest } = args;
+  return rest;
+}
+
+/** The gateway's signed args: the inner args plus the envelope, which they must not hold. */
+function gatewaySignedArgs(args: GatewayArgs): Args {
+  const inner = args.args as unknown;
+  if (inner === null || typeof inner !== "object" || Array.isArray(inner)) {
+    throw rejection("malformed", "the gateway's `args` must be an object");
+  }
+  // The spread below copies own members only: refuse a prototype here (SPEC.md §2.5), as
+  // verify refuses one on every value inside.
+  const proto = Object.getPrototypeOf(inner);
+  if (proto !== Object.prototype && proto !== null) {
+    throw rejection("malformed", "the gateway's `args` have a prototype that is not the plain one (a \"__proto__\" member?)");
+  }
+  if (hasOwn(inner, FIELD)) {
+    throw rejection("malformed", `the gateway's \`args\` must not contain the field \`${FIELD}\``);
+  }
+  return { ...(inner as Args), [FIELD]: args[FIELD] as unknown as Args[string] };
 }
 
 function allowList(refs: FunctionReference<any, "internal">[] | undefined): Set<string> {
   const names = new Set<string>();
   for (const ref of refs ?? []) {
-    const name = getFunctionName(ref);
     // References (`internal.file.fn`) always name `module:export`; a bare string would need
     // the core's normalization (SPEC.md §3.3) to compare, so it is refused.
-    if (typeof ref === "string" || !name.includes(":")) {
-      throw new Error(`callsign: gateway entries must be references like internal.file.fn, not ${JSON.stringify(name)}`);
+    if (typeof ref === "string") {
+      throw new Error(`callsign: gateway entries must be references like internal.file.fn, not ${JSON.stringify(ref)}`);
     }
-    names.add(name);
+    names.add(getFunctionName(ref));
   }
   return names;
+}
+
+/** The functions one key may call: exact canonical names, and whole modules. */
+interface Scope {
+  allows(fn: string): boolean;
+}
+
+const KID = /^[A-Za-z0-9.-]{1,64}$/;
+
+/**
+ * A scope entry as `[module, export]`, if it is a canonical function name (SPEC.md §3.3) as the
+ * verifier's claims give it — `dir/file:fn`, or `dir/file:*` — so that it compares with them
+ * byte for byte. Spellings the claims never use (`file.js:fn`, `file` for `file:default`) are
+ * refused rather than normalized: such an entry would otherwise silently match nothing.
+ */
+function scopeEntry(name: string): [module: string, fn: string] | undefined {
+  if (!/^[\x21-\x7e]{1,512}$/.test(name)) return undefined;
+  const colon = name.lastIndexOf(":");
+  const module = name.slice(0, Math.max(colon, 0));
+  const fn = name.slice(colon + 1);
+  if (colon <= 0 || fn === "" || module.endsWith("/") || module.endsWith(".js")) return undefined;
+  return [module, fn];
+}
+
+function scopesOf(scopes: Record<string, ScopeEntry[]>): Map<string, Scope> {
+  const out = new Map<string, Scope>();
+  for (const [kid, entries] of Object.entries(scopes)) {
+    if (!KID.test(kid)) throw new Error(`callsign: scopes: ${JSON.stringify(kid)} is not a key id (SPEC.md §6.1)`);
+    if (!Array.isArray(entries)) throw new Error(`callsign: scopes.${kid} must be a list of functions`);
+    const names = new Set<string>();
+    const modules = new Set<string>();
+    for (const entry of entries) {
+      const name = typeof entry === "string" ? entry : getFunctionName(entry);
+      const parsed = scopeEntry(name);
+      if (parsed === undefined) {
+        throw new Error(
+          `callsign: scopes.${kid}: ${JSON.stringify(name)} is not a function (a reference, "dir/file:fn" or "dir/file:*")`,
+        );
+      }
+      if (parsed[1] === "*") modules.add(parsed[0]);
+      else names.add(name);
+    }
+    out.set(kid, { allows: (fn) => names.has(fn) || modules.has(fn.slice(0, fn.lastIndexOf(":"))) });
+  }
+  return out;
 }
 
 /**
@@ -497,7 +639,7 @@ function cachedVerifiers(options: CallsignOptions): (window?: Window) => Verifie
   const keysOf = options.keys ?? (() => process.env.CALLSIGN_KEYS);
   const audienceOf = options.audience ?? (() => process.env.CONVEX_CLOUD_URL);
   let built: { keys: string | undefined; audience: string | undefined; byWindow: Map<string, Verifier> } | undefined;
-  return (window = options.window) => {
+  return (window) => {
     const keys = keysOf();
     const audience = audienceOf();
     if (built === undefined || built.keys !== keys || built.audience !== audience) {
@@ -520,4 +662,5 @@ function cachedVerifiers(options: CallsignOptions): (window?: Window) => Verifie
   };
 }
 
+export { isCallsignError, type CallsignErrorData } from "./index.js";
 export type { Envelope, Verified } from "./index.js";

@@ -1,3 +1,5 @@
+import type { ConvexError } from "convex/values";
+
 /**
  * The stable error codes, the same strings in Rust, WASM/JS and Convex (SPEC.md §9).
  */
@@ -44,6 +46,25 @@ export class CallsignError extends Error {
     this.name = "CallsignError";
     this.code = code;
   }
+}
+
+/** What a callsign refusal inside Convex carries as its `ConvexError`'s `data`. */
+export type CallsignErrorData = { code: ErrorCode; message: string };
+
+/**
+ * Whether `e` is a callsign refusal from a Convex function: a `ConvexError` whose `data` is
+ * `{ code, message }` with one of callsign's codes (`e.data.code === "replayed"`, ...). Works on
+ * what a client (`ConvexHttpClient`, `fetchMutation`, convex-test) rethrows, and on a
+ * `ConvexError` from another copy of `convex` (a bundle carries its own): the test is Convex's
+ * own marker, not `instanceof`.
+ */
+export function isCallsignError(e: unknown): e is ConvexError<CallsignErrorData> {
+  if (typeof e !== "object" || e === null) return false;
+  if ((e as Record<symbol, unknown>)[Symbol.for("ConvexError")] !== true) return false;
+  const data = (e as { data?: unknown }).data;
+  if (typeof data !== "object" || data === null) return false;
+  const { code, message } = data as { code?: unknown; message?: unknown };
+  return typeof code === "string" && CODES.has(code) && typeof message === "string";
 }
 
 /**

@@ -24,7 +24,13 @@ import { convexToJson, type Value } from "convex/values";
 import { withCore } from "./engine.js";
 import { CallsignError, type ErrorCode } from "./errors.js";
 
-export { CallsignError, ERROR_CODES, type ErrorCode } from "./errors.js";
+export {
+  CallsignError,
+  ERROR_CODES,
+  isCallsignError,
+  type CallsignErrorData,
+  type ErrorCode,
+} from "./errors.js";
 
 /** The default name of the args field that carries the envelope. */
 export const DEFAULT_ENVELOPE_FIELD = "_callsign";

@@ -1,6 +1,6 @@
 // Level 3: real clients over the wire. A loopback stand-in for a deployment's HTTP API
-// (test/http/convex-http-stub.mjs) runs a signed mutation (convex/messages.js, built with callsign/convex)
-// in convex-test; ConvexHttpClient, fetchMutation from convex/nextjs, a raw fetch and the
+// (serveConvex from convex-callsign/test) runs a signed mutation (convex/messages.js, built
+// with cs.signed(mutation), the callsign component registered) in convex-test; ConvexHttpClient, fetchMutation from convex/nextjs, a raw fetch and the
 // Rust example (examples/rust-signer) call it with signed args. Accepted once; a replay or a
 // changed call is rejected with the ConvexError code the module throws.
 import { after, before, test } from "node:test";
@@ -10,11 +10,10 @@ import { fileURLToPath } from "node:url";
 import { convexTest } from "convex-test";
 import { ConvexHttpClient } from "convex/browser";
 import { fetchMutation } from "convex/nextjs";
-import { ConvexError } from "convex/values";
-import { Signer, deriveKey, generateKey } from "convex-callsign";
+import { Signer, deriveKey, generateKey, isCallsignError } from "convex-callsign";
+import { convexModules, exportClean, register, serveConvex } from "convex-callsign/test";
 import { api } from "./convex/_generated/api.js";
 import schema from "./convex/schema.js";
-import { convexModules, exportClean, serveConvex } from "./http/convex-http-stub.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const root = generateKey("level3");
@@ -30,6 +29,7 @@ function deploymentEnv(url, keys = deriveKey(root, url)) {
 before(async () => {
   const modules = await convexModules(new URL("./convex/", import.meta.url));
   t = convexTest(schema, modules);
+  register(t);
   deployment = await serveConvex({ t, modules });
   deploymentEnv(deployment.url);
   signer = new Signer(root, { audience: deployment.url });
@@ -40,13 +40,13 @@ after(() => deployment?.close());
 const messageCount = () => t.run(async (ctx) => (await ctx.db.query("messages").collect()).length);
 const bodyOf = (id) => t.run(async (ctx) => (await ctx.db.get(id))?.body);
 
-/** The `data.code` of the ConvexError `promise` rejects with. */
+/** The callsign code of the error `promise` rejects with. */
 async function codeOf(promise) {
   const e = await promise.then(
     () => assert.fail("expected a rejection"),
     (e) => e,
   );
-  assert.ok(e instanceof ConvexError, `not a ConvexError: ${e}`);
+  assert.ok(isCallsignError(e), `not a callsign error: ${e}`);
   return e.data.code;
 }
 

@@ -34,9 +34,10 @@ pub enum ErrorCode {
     /// The operation needs something this target or configuration lacks, for
     /// example a clock or randomness on `wasm32` when none was injected.
     Unsupported,
-    /// The call verified, but it names a function the verifier does not expose:
-    /// the Convex gateway's allow-list. The core never returns it; it is listed
-    /// here so that every runtime knows the same codes.
+    /// The call verified, but it names a function the verifier does not expose
+    /// (the Convex gateway's allow-list) or one its key may not call (a key
+    /// scope). The core never returns it; it is listed here so that every
+    /// runtime knows the same codes.
     NotAllowed,
     /// The verifier's own configuration (key set, audience) is invalid. What a
     /// verifier that answers callers (a Convex function) reports instead of the

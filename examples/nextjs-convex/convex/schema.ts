@@ -1,10 +1,8 @@
 import { defineSchema, defineTable } from "convex/server";
 import { v } from "convex/values";
-import { callsignTables } from "convex-callsign/convex";
 
+// The app's own tables only: callsign's replay store lives in its component (convex.config.ts).
 export default defineSchema({
-  // The replay store: accepted (kid, nonce) pairs, kept until their window has passed.
-  ...callsignTables,
   messages: defineTable({ body: v.string(), author: v.string(), kid: v.string() }),
   settings: defineTable({ open: v.boolean() }),
 });

@@ -23,7 +23,7 @@ const APP = new URL("../", import.meta.url);
 async function local() {
   const { build } = await import("esbuild");
   const { convexTest } = await import("convex-test");
-  const { serveConvex } = await import("../../../pkg/test/http/convex-http-stub.mjs");
+  const { register, serveConvex } = await import("convex-callsign/test");
   const out = new URL(".demo/", APP).pathname;
   rmSync(out, { recursive: true, force: true });
   const sources = (await readdir(new URL("convex/", APP), { recursive: true }))
@@ -38,6 +38,7 @@ async function local() {
   );
   const schema = (await import(`${out}schema.js`)).default;
   const t = convexTest(schema, modules);
+  register(t); // the callsign component, as convex/convex.config.ts installs it
   const deployment = await serveConvex({ t, modules });
   // The deployment's setup: its own URL, and only a key derived for it.
   const key = generateKey("demo");

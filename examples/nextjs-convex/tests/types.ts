@@ -2,7 +2,7 @@
 import { CallSigner, SignedConvexHttpClient } from "convex-callsign/client";
 import { fetchMutation, fetchQuery } from "convex/nextjs";
 import type { Id } from "../convex/_generated/dataModel";
-import { api, internal } from "../convex/_generated/api";
+import { api, components, internal } from "../convex/_generated/api";
 
 const signer = new CallSigner("csk1_k_00", { audience: "https://x.convex.cloud" });
 const client = new SignedConvexHttpClient("https://x.convex.cloud", "csk1_k_00");
@@ -13,6 +13,8 @@ export async function checks() {
   const digest: string = await client.action(api.messages.digest, { title: "t" });
   const open: boolean = await client.runMutation(internal.admin.setOpen, { open: true });
   const stats: { messages: number } = await client.runQuery(internal.admin.stats, {});
+  // A function of the customized builder (convex-helpers around cs.signed) is typed too.
+  const report: { for: string; counts: Record<string, number> } = await client.query(api.reports.byKey, { limit: 10 });
 
   // @ts-expect-error a missing arg
   signer.args(api.messages.send, { body: "a" });
@@ -26,5 +28,9 @@ export async function checks() {
   await client.mutation(api.messages.list, {});
   // @ts-expect-error the gateway's args are the internal function's
   client.runMutation(internal.admin.setOpen, { open: "yes" });
-  return { id, list, digest, open, stats };
+  // @ts-expect-error the report's args are its own
+  client.query(api.reports.byKey, { limit: "ten" });
+  // @ts-expect-error the component's functions are the app's to call, not a client's
+  client.mutation(components.callsign.store.cleanup, {});
+  return { id, list, digest, open, stats, report };
 }

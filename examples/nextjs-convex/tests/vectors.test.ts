@@ -7,13 +7,16 @@
 // (ctx.meta.getFunctionMetadata()), exactly as in the real app.
 import { readFileSync } from "node:fs";
 import { Verifier, canonicalize } from "convex-callsign";
-import { callsign } from "convex-callsign/convex";
+import { isCallsignError } from "convex-callsign";
+import { Callsign } from "convex-callsign/convex";
+import { register } from "convex-callsign/test";
 import { convexTest } from "convex-test";
 import { makeFunctionReference } from "convex/server";
-import { ConvexError, convexToJson, jsonToConvex, v, type Value } from "convex/values";
+import { convexToJson, jsonToConvex, v, type Value } from "convex/values";
 import { afterEach, expect, test, vi } from "vitest";
 import schema from "../convex/schema";
-import { action, internalMutation, mutation, query } from "../convex/_generated/server";
+import { components } from "../convex/_generated/api";
+import { mutation } from "../convex/_generated/server";
 
 type Window = { max_age_ms: number; max_future_ms: number };
 type Limits = { max_bytes: number; max_depth: number };
@@ -86,22 +89,19 @@ const limitsOf = (c: Case) => ({ maxBytes: c.limits.max_bytes, maxDepth: c.limit
  * window is read on every call from `window`, so a sequence can change it between steps.
  */
 function appFor(c: Case, window = windowOf(c)) {
-  const fns = callsign(
-    { query, mutation, action, internalMutation },
-    {
-      keys: () => c.keys,
-      audience: () => c.audience,
-      window,
-      limits: limitsOf(c),
-    },
-  );
+  const cs = new Callsign(components.callsign, {
+    keys: () => c.keys,
+    audience: () => c.audience,
+    window,
+    limits: limitsOf(c),
+  });
   const probe = (fields: string[]) =>
-    fns.signedMutation({
+    cs.signed(mutation)({
       args: Object.fromEntries(fields.map((f) => [f, v.any()])),
       handler: async (ctx) => ctx.callsign,
     });
-  return (fields: string[]) =>
-    convexTest(schema, {
+  return (fields: string[]) => {
+    const t = convexTest(schema, {
       "../convex/_generated/api.js": () => import("../convex/_generated/api.js"),
       "../convex/_generated/server.js": () => import("../convex/_generated/server.js"),
       "../convex/messages.js": async () => ({
@@ -109,8 +109,10 @@ function appFor(c: Case, window = windowOf(c)) {
         remove: probe(fields),
         default: probe(fields),
       }),
-      "../convex/callsign.js": async () => ({ cleanupNonces: fns.cleanupNonces, recordNonce: fns.recordNonce }),
     });
+    register(t);
+    return t;
+  };
 }
 
 /** Which function Convex runs: only names a deployment can have (module `messages`). */
@@ -122,8 +124,8 @@ async function outcome(t: ReturnType<ReturnType<typeof appFor>>, fn: string, arg
   try {
     return { claims: await t.mutation(makeFunctionReference<"mutation">(fn), args) };
   } catch (e) {
-    if (e instanceof ConvexError) return { code: (e.data as { code: string }).code };
-    return { code: `not a ConvexError: ${(e as Error).message}` };
+    if (isCallsignError(e)) return { code: e.data.code };
+    return { code: `not a callsign error: ${(e as Error).message}` };
   }
 }
 
@@ -198,7 +200,7 @@ test("the replay sequences give Rust's outcomes through one app's replay store",
       vi.setSystemTime(step.now);
       Object.assign(window, windowOf(step));
       // Rust's store forgets what has expired before each check; here the cleanup does.
-      await t.mutation(makeFunctionReference<"mutation">("callsign:cleanupNonces"), {});
+      await t.mutation(components.callsign.store.cleanup, {});
       const fn = routable(step.function)!;
       expectOutcome({ ...step, name: `${s.name} @${step.now}` }, await outcome(t, fn, (input as { args: Record<string, Value> }).args));
       steps++;

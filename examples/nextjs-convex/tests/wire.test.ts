@@ -1,5 +1,5 @@
 // Level 3: real clients over the wire. The example app runs in convex-test behind a loopback
-// stand-in for a deployment's HTTP API (pkg/test/http/convex-http-stub.mjs); the app's own
+// stand-in for a deployment's HTTP API (serveConvex from convex-callsign/test); the app's own
 // server code calls it: SignedConvexHttpClient, fetchMutation/fetchQuery from convex/nextjs
 // with CallSigner.signed, the Node script scripts/send.mjs, and the Rust example.
 import { execFileSync, spawn } from "node:child_process";
@@ -7,24 +7,25 @@ import { fetchMutation, fetchQuery } from "convex/nextjs";
 import { ConvexHttpClient } from "convex/browser";
 import { CallSigner, SignedConvexHttpClient } from "convex-callsign/client";
 import { deriveKey, generateKey } from "convex-callsign";
+import { serveConvex } from "convex-callsign/test";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { api, internal } from "../convex/_generated/api";
 import { codeOf, modules, newApp, type App } from "./helpers";
-import { serveConvex } from "../../../pkg/test/http/convex-http-stub.mjs";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
 const APP = new URL("../", import.meta.url).pathname;
 const root = generateKey("wire");
+const reporting = generateKey("reporting");
 
 let t: App;
 let deployment: { url: string; close(): Promise<void> };
 
 beforeAll(async () => {
   t = newApp();
-  deployment = await serveConvex({ t, modules: modules as Record<string, () => Promise<object>> });
-  // The deployment as a real one is set up: its own URL, and only a key derived for it.
+  deployment = await serveConvex({ t, modules });
+  // The deployment as a real one is set up: its own URL, and only keys derived for it.
   process.env.CONVEX_CLOUD_URL = deployment.url;
-  process.env.CALLSIGN_KEYS = deriveKey(root, deployment.url);
+  process.env.CALLSIGN_KEYS = [root, reporting].map((k) => deriveKey(k, deployment.url)).join(",");
 });
 afterAll(() => deployment?.close());
 
@@ -45,6 +46,14 @@ test("SignedConvexHttpClient: signed functions and the gateway, accepted once", 
   await plain.mutation(api.messages.send, signed);
   expect(await codeOf(plain.mutation(api.messages.send, signed))).toBe("replayed");
   expect(await codeOf(plain.mutation(api.messages.send, { ...signed, body: "changed" }))).toBe("bad_signature");
+});
+
+test("a dashboard's server with the reporting key reads the report, and only that", async () => {
+  const dashboard = new SignedConvexHttpClient(deployment.url, reporting);
+  const report = await dashboard.query(api.reports.byKey, {});
+  expect(report.for).toBe("server key reporting");
+  expect(await codeOf(dashboard.mutation(api.messages.send, { body: "no", author: "dash" }))).toBe("not_allowed");
+  expect(await codeOf(dashboard.runQuery(internal.admin.stats, {}))).toBe("not_allowed");
 });
 
 test("Next.js: fetchMutation/fetchQuery with CallSigner.signed, as app/actions.ts and app/page.tsx do", async () => {

@@ -1,15 +1,11 @@
 // The review's findings, attacked through signed Convex functions under convex-test: a
 // `"__proto__"` member in the JSON a deployment receives, keys run together in CALLSIGN_KEYS,
 // a window widened after the store dropped a call, a caller probing for the kids held.
-import { convexTest } from "convex-test";
-import { ConvexError } from "convex/values";
 import { afterEach, beforeEach, expect, test, vi } from "vitest";
-import { Signer, deriveKey, generateKey } from "convex-callsign";
-import { api, internal } from "./_generated/api.js";
-import schema from "./schema.js";
+import { Signer, deriveKey, generateKey, isCallsignError } from "convex-callsign";
+import { api, components } from "./_generated/api.js";
+import { AUDIENCE, newApp, nonces } from "./helpers.js";
 
-const modules = import.meta.glob("./**/*.js");
-const AUDIENCE = "https://happy-otter-123.convex.cloud";
 const root = generateKey("prod");
 const signer = new Signer(root, { audience: AUDIENCE });
 
@@ -22,16 +18,15 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+/** The `{ code, message }` of the callsign error `promise` rejects with. */
 async function refusal(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
   try {
     await promise;
   } catch (e) {
-    // Through raw.js the data arrives as JSON text: the inner invoke serialized it, as a
-    // deployment does on the wire.
-    if (e instanceof ConvexError) return typeof e.data === "string" ? JSON.parse(e.data) : e.data;
+    if (isCallsignError(e)) return e.data;
     throw e;
   }
-  throw new Error("expected a ConvexError");
+  throw new Error("expected a callsign error");
 }
 
 /** The attacker's edit of a signed call's JSON: a `__proto__` member nobody signed. */
@@ -45,7 +40,7 @@ const deliver = {
 } as const;
 
 test("__proto__: the review's repro is refused by a signed mutation, query and action", async () => {
-  const t = convexTest(schema, modules);
+  const t = newApp();
   for (const [kind, name] of [["mutation", "save"], ["query", "read"], ["action", "apply"]] as const) {
     const ref = deliver[kind];
     const fn = `raw:deliver${kind[0]!.toUpperCase()}${kind.slice(1)}`;
@@ -65,12 +60,11 @@ test("__proto__: the review's repro is refused by a signed mutation, query and a
     expect(await refusal(call(smuggle(signed)))).toMatchObject({ code: "malformed" });
   }
   // Nothing was recorded for the refused calls: two accepted calls (the query records none).
-  const nonces = await t.run(async (ctx) => (await ctx.db.query("callsignNonces").collect()).length);
-  expect(nonces).toBe(2);
+  expect(await nonces(t)).toHaveLength(2);
 });
 
 test("__proto__: the gateway refuses it at the top of the inner args and inside them", async () => {
-  const t = convexTest(schema, modules);
+  const t = newApp();
   const gateway = (args: object) => signer.sign("settings:store", args);
   const run = (inner: string, envelope: object) =>
     t.mutation(deliver.mutation, {
@@ -91,7 +85,7 @@ test("__proto__: the gateway refuses it at the top of the inner args and inside 
 });
 
 test("keys run together in CALLSIGN_KEYS: the caller gets `misconfigured`, the log gets the detail", async () => {
-  const t = convexTest(schema, modules);
+  const t = newApp();
   const old = deriveKey(generateKey("old"), AUDIENCE);
   const next = deriveKey(root, AUDIENCE);
   process.env.CALLSIGN_KEYS = old + next; // the comma forgotten while rotating
@@ -116,7 +110,7 @@ test("keys run together in CALLSIGN_KEYS: the caller gets `misconfigured`, the l
 });
 
 test("an unset CALLSIGN_KEYS or audience is `misconfigured` for the caller too", async () => {
-  const t = convexTest(schema, modules);
+  const t = newApp();
   vi.spyOn(console, "error").mockImplementation(() => {});
   delete process.env.CALLSIGN_KEYS;
   expect((await refusal(t.mutation(api.messages.send, signer.sign("messages:send", { body: "x" })))).code).toBe(
@@ -130,7 +124,7 @@ test("an unset CALLSIGN_KEYS or audience is `misconfigured` for the caller too",
 });
 
 test("unknown_key tells the caller its own kid only; the deployment log lists the kids held", async () => {
-  const t = convexTest(schema, modules);
+  const t = newApp();
   const warned = vi.spyOn(console, "warn").mockImplementation(() => {});
   const stranger = new Signer(generateKey("stranger"), { audience: AUDIENCE });
   const data = await refusal(t.mutation(api.messages.send, stranger.sign("messages:send", { body: "x" })));
@@ -143,12 +137,12 @@ test("unknown_key tells the caller its own kid only; the deployment log lists th
 test("a window widened after the cleanup dropped a call does not let that call in again", async () => {
   const signedAt = Date.now();
   vi.useFakeTimers({ toFake: ["Date"], now: signedAt });
-  const t = convexTest(schema, modules);
+  const t = newApp();
   const call = signer.sign("messages:send", { body: "once" });
   await t.mutation(api.messages.send, call);
   // Past the 60 s window the cleanup drops it...
   vi.setSystemTime(signedAt + 60_001);
-  expect(await t.mutation(internal.callsign.cleanupNonces, {})).toEqual({ deleted: 1, more: false });
+  expect(await t.mutation(components.callsign.store.cleanup, {})).toEqual({ deleted: 1, more: false });
   // ...and a function with a 10-minute window would take the same call again: the watermark,
   // in ts terms, refuses it (a watermark in rememberUntil terms would not: ts + 600 000 is past it).
   const wide = signer.sign("wide:send", { body: "once" }, { now: signedAt, nonce: call._callsign.nonce });
@@ -159,7 +153,7 @@ test("a window widened after the cleanup dropped a call does not let that call i
 });
 
 test("errors quote at most a short prefix of what the caller sent", async () => {
-  const t = convexTest(schema, modules);
+  const t = newApp();
   // A 1000-character member name in the envelope (Convex allows 1024): callsign refuses it.
   const name = "n".repeat(1000);
   const text = JSON.stringify(signer.sign("raw:deliverMutation", { settings: { theme: "x" } })).replace(

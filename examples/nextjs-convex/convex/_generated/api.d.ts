@@ -8,35 +8,50 @@
  * @module
  */
 
+import type * as admin from "../admin.js";
+import type * as callsign from "../callsign.js";
+import type * as messages from "../messages.js";
+import type * as reports from "../reports.js";
+
 import type {
   ApiFromModules,
   FilterApi,
   FunctionReference,
 } from "convex/server";
-import type * as admin from "../admin.js";
-import type * as callsign from "../callsign.js";
-import type * as crons from "../crons.js";
-import type * as messages from "../messages.js";
+
+declare const fullApi: ApiFromModules<{
+  admin: typeof admin;
+  callsign: typeof callsign;
+  messages: typeof messages;
+  reports: typeof reports;
+}>;
 
 /**
- * A utility for referencing Convex functions in your app's API.
+ * A utility for referencing Convex functions in your app's public API.
  *
  * Usage:
  * ```js
  * const myFunctionReference = api.myModule.myFunction;
  * ```
  */
-declare const fullApi: ApiFromModules<{
-  admin: typeof admin;
-  callsign: typeof callsign;
-  crons: typeof crons;
-  messages: typeof messages;
-}>;
 export declare const api: FilterApi<
   typeof fullApi,
   FunctionReference<any, "public">
 >;
+
+/**
+ * A utility for referencing Convex functions in your app's internal API.
+ *
+ * Usage:
+ * ```js
+ * const myFunctionReference = internal.myModule.myFunction;
+ * ```
+ */
 export declare const internal: FilterApi<
   typeof fullApi,
   FunctionReference<any, "internal">
 >;
+
+export declare const components: {
+  callsign: import("convex-callsign/_generated/component.js").ComponentApi<"callsign">;
+};

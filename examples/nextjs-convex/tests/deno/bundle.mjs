@@ -1,6 +1,7 @@
-// Level 2 under Deno: the bundle the Convex CLI would push (directory in argv) runs a signed
-// session through convex-test. Prints the outcomes as one JSON line.
+// Level 2 under Deno: the bundles the Convex CLI would push (the directory in argv, holding
+// app/ and component/) run a signed session through convex-test. Prints the outcomes as one
+// JSON line.
 import { session } from "../bundle-harness.mjs";
 
-const isolate = Deno.args[0].replace(/\/?$/, "/");
-console.log(JSON.stringify(await session(isolate, (name, value) => Deno.env.set(name, value))));
+const bundle = Deno.args[0].replace(/\/?$/, "/");
+console.log(JSON.stringify(await session(bundle, (name, value) => Deno.env.set(name, value))));

@@ -1,20 +1,24 @@
+/// <reference types="node" />
 // A loopback stand-in for a Convex deployment's HTTP API, in front of convex-test: real
-// clients (`ConvexHttpClient`, `fetchMutation` from `convex/nextjs`, a raw `fetch`, the
-// Rust example) call it over the wire and the functions run in convex-test.
+// clients (`ConvexHttpClient`, `SignedConvexHttpClient`, `fetchMutation` from `convex/nextjs`,
+// a raw `fetch`, a Rust server) call it over the wire and the functions run in convex-test.
+// Exported from `convex-callsign/test`:
 //
 //   import { convexTest } from "convex-test";
-//   import { convexModules, serveConvex } from "./http/convex-http-stub.mjs";
-//   const modules = await convexModules(new URL("./convex/", import.meta.url));
+//   import { register, serveConvex } from "convex-callsign/test";
+//   const modules = import.meta.glob("./convex/**/*.*s");        // or convexModules(dir) in plain Node
 //   const t = convexTest(schema, modules);
-//   const deployment = await serveConvex({ t, modules });   // deployment.url: http://127.0.0.1:<port>
+//   register(t);                                                  // the callsign component
+//   const deployment = await serveConvex({ t, modules });         // deployment.url: http://127.0.0.1:<port>
+//   process.env.CONVEX_CLOUD_URL = deployment.url;                // the audience the functions verify for
 //   ...
 //   await deployment.close();
 //
 // convex-test needs neither vitest nor the edge runtime: in plain Node (`node --test`) give
 // it the modules map from convexModules(); plain Node imports only JavaScript. For a
-// TypeScript convex/ folder, start the stub inside a vitest test instead and pass
-// `import.meta.glob("../convex/**/*.*s")` as the modules (checked under this package's
-// edge-runtime vitest config: the clients' requests reach it the same way).
+// TypeScript convex/ folder, start the stub inside a vitest test and pass
+// `import.meta.glob("../convex/**/*.*s")` as the modules (the clients' requests reach it the
+// same way).
 //
 // What it answers, as convex-backend's crates/local_backend/src/public_api.rs does:
 //   POST /api/query | /api/mutation | /api/action, `Content-Type: application/json`, body
@@ -36,17 +40,62 @@
 // this process's console), /api/function, /api/run, /api/query_ts and query_at_ts,
 // `export_json`. Without `modules`, internal functions are callable too (convex-test
 // allows it); with them, only public ones, as on a deployment.
-import { createServer } from "node:http";
+import { createServer, type IncomingMessage } from "node:http";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { makeFunctionReference } from "convex/server";
-import { convexToJson, jsonToConvex } from "convex/values";
+import { convexToJson, jsonToConvex, type JSONValue, type Value } from "convex/values";
 
 /** The backend's own request size limit (MAX_BACKEND_PUBLIC_API_REQUEST_SIZE). */
 const MAX_BODY_BYTES = (1 << 24) + 2000;
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
-const ENDPOINTS = { "/api/query": "query", "/api/mutation": "mutation", "/api/action": "action" };
+const ENDPOINTS: Record<string, Kind | undefined> = {
+  "/api/query": "query",
+  "/api/mutation": "mutation",
+  "/api/action": "action",
+};
+
+type Kind = "query" | "mutation" | "action";
+
+/** A convex-test modules map: module path to a loader, as `import.meta.glob` gives it. */
+export type ConvexModules = Record<string, () => Promise<any>>;
+
+/** What serveConvex needs of a convex-test instance (`convexTest(schema, modules)`). */
+export interface ConvexTestRunner {
+  query(ref: any, args: any): Promise<any>;
+  mutation(ref: any, args: any): Promise<any>;
+  action(ref: any, args: any): Promise<any>;
+}
+
+/** How {@link serveConvex} is set up. */
+export interface ServeConvexOptions {
+  /** `convexTest(schema, modules)`, with the callsign component registered. */
+  t: ConvexTestRunner;
+  /**
+   * The same modules map: lets the stub refuse internal and missing functions the way a
+   * deployment does. Without it, internal functions are callable too.
+   */
+  modules?: ConvexModules;
+  /** Default 0: any free port. */
+  port?: number;
+  /** A loopback address; default 127.0.0.1. */
+  host?: string;
+  /** HTTP status of a function's error; default 200 (today's backend), or 560 (older ones). */
+  functionErrorStatus?: 200 | 560;
+}
+
+/** A running stand-in deployment. */
+export interface ServedConvex {
+  /**
+   * The deployment URL (no trailing slash): sign for it, and give it to the functions as
+   * `CONVEX_CLOUD_URL`.
+   */
+  url: string;
+  /** Each request's endpoint and parsed body, in order. */
+  requests: { endpoint: string; body: any }[];
+  close(): Promise<void>;
+}
 
 /**
  * The Convex modules under `dir` as convex-test's second argument, for plain Node (where
@@ -54,44 +103,39 @@ const ENDPOINTS = { "/api/query": "query", "/api/mutation": "mutation", "/api/ac
  * `dir` must hold `_generated/` (convex-test finds the modules' root by it). Only `.js` and
  * `.mjs` files: plain Node cannot import TypeScript.
  */
-export async function convexModules(dir) {
+export async function convexModules(dir: string | URL): Promise<ConvexModules> {
   const root = dir instanceof URL ? fileURLToPath(dir) : dir;
   const entries = await readdir(root, { recursive: true, withFileTypes: true });
-  const modules = {};
+  const modules: ConvexModules = {};
   for (const entry of entries) {
     if (!entry.isFile() || !/\.m?js$/.test(entry.name)) continue;
-    const file = join(entry.parentPath ?? entry.path, entry.name).replaceAll("\\", "/");
+    // Node 20.12+ names the directory `parentPath`; earlier 20.x, `path`.
+    const parent = (entry as { parentPath?: string }).parentPath ?? (entry as unknown as { path: string }).path;
+    const file = join(parent, entry.name).replaceAll("\\", "/");
     if (file.includes("/node_modules/")) continue;
     modules[file] = () => import(pathToFileURL(file).href);
   }
   return modules;
 }
 
-/**
- * Serves Convex's HTTP API on loopback, running each call in the convex-test instance `t`.
- *
- * @param {object} options
- * @param {object} options.t - `convexTest(schema, modules)`.
- * @param {Record<string, () => Promise<object>>} [options.modules] - the same modules map:
- *   lets the stub refuse internal and missing functions the way a deployment does.
- * @param {number} [options.port] - default 0: any free port.
- * @param {string} [options.host] - a loopback address; default 127.0.0.1.
- * @param {200 | 560} [options.functionErrorStatus] - HTTP status of a function's error; default 200.
- * @returns {Promise<{url: string, requests: object[], close: () => Promise<void>}>} `url` is
- *   the deployment URL (no trailing slash; sign for it, and give it to the functions as
- *   CONVEX_CLOUD_URL); `requests` records each request's endpoint and parsed body.
- */
-export async function serveConvex({ t, modules, port = 0, host = "127.0.0.1", functionErrorStatus = 200 }) {
+/** Serves Convex's HTTP API on loopback, running each call in the convex-test instance `t`. */
+export async function serveConvex({
+  t,
+  modules,
+  port = 0,
+  host = "127.0.0.1",
+  functionErrorStatus = 200,
+}: ServeConvexOptions): Promise<ServedConvex> {
   if (!LOOPBACK.has(host)) throw new Error(`serveConvex listens on loopback only, not ${host}`);
   if (functionErrorStatus !== 200 && functionErrorStatus !== 560) {
     throw new Error("functionErrorStatus is 200 or 560");
   }
   const visibility = modules === undefined ? undefined : publicFunctions(modules);
-  const requests = [];
+  const requests: ServedConvex["requests"] = [];
   let requestCount = 0;
 
   const server = createServer((req, res) => {
-    const reply = (status, body) => {
+    const reply = (status: number, body: unknown) => {
       const text = JSON.stringify(body);
       res.writeHead(status, {
         "Content-Type": "application/json",
@@ -104,8 +148,8 @@ export async function serveConvex({ t, modules, port = 0, host = "127.0.0.1", fu
       .catch((e) => reply(500, { code: "InternalServerError", message: `stub: ${e?.stack ?? e}` }));
   });
 
-  async function handle(req) {
-    const url = new URL(req.url, "http://stub");
+  async function handle(req: IncomingMessage): Promise<[number, unknown]> {
+    const url = new URL(req.url ?? "/", "http://stub");
     const kind = ENDPOINTS[url.pathname];
     if (req.method !== "POST" || kind === undefined) {
       req.resume();
@@ -118,41 +162,41 @@ export async function serveConvex({ t, modules, port = 0, host = "127.0.0.1", fu
     }
     const text = await readBody(req);
     if (text === undefined) return [413, badRequest("PayloadTooLarge", "request body too large")];
-    let body;
+    let body: any;
     try {
       body = JSON.parse(text);
     } catch (e) {
-      return [400, badRequest("BadJsonBody", `Failed to parse the request body as JSON: ${e.message}`)];
+      return [400, badRequest("BadJsonBody", `Failed to parse the request body as JSON: ${(e as Error).message}`)];
     }
     requests.push({ endpoint: url.pathname, body });
     if (body === null || typeof body !== "object" || typeof body.path !== "string" || !("args" in body)) {
       const message = 'expected {"path": string, "args": object, "format"?: string}';
       return [400, badRequest("BadJsonBody", message)];
     }
-    const format = body.format ?? "json";
+    const format: string = body.format ?? "json";
     const exportValue = FORMATS[format];
     if (exportValue === undefined) {
       return [400, badRequest("BadFormat", `format param must be one of [\`json\`]. Got ${format}`)];
     }
-    let fn;
+    let fn: string;
     try {
       fn = canonicalPath(body.path);
     } catch (e) {
-      const message = `${body.path} is not a valid path to a Convex function. ${e.message}`;
+      const message = `${body.path} is not a valid path to a Convex function. ${(e as Error).message}`;
       return [400, badRequest("BadConvexFunctionIdentifier", message)];
     }
-    let args;
+    let args: Value;
     try {
       // A one-element array is the positional form the npm client still sends.
       const raw = Array.isArray(body.args) && body.args.length === 1 ? body.args[0] : body.args;
       args = jsonToConvex(raw);
     } catch (e) {
-      return [400, badRequest("BadConvexValue", e.message)];
+      return [400, badRequest("BadConvexValue", (e as Error).message)];
     }
 
     const requestId = `stub${String(++requestCount).padStart(12, "0")}`;
     // A dev deployment's wording: the error follows the request id.
-    const failed = (message, response = {}) => [
+    const failed = (message: string, response = {}): [number, unknown] => [
       functionErrorStatus,
       { status: "error", errorMessage: `[Request ID: ${requestId}] Server Error\n${message}`, ...response },
     ];
@@ -162,24 +206,24 @@ export async function serveConvex({ t, modules, port = 0, host = "127.0.0.1", fu
     try {
       const value = await t[kind](makeFunctionReference(fn), args);
       return [200, { status: "success", value: exportValue(value === undefined ? null : value) }];
-    } catch (e) {
+    } catch (e: any) {
       const message = `Uncaught ${e?.name ?? "Error"}: ${e?.message ?? e}`;
       const isConvexError = typeof e === "object" && e !== null && Symbol.for("ConvexError") in e;
       return failed(message, isConvexError ? { errorData: exportValue(e.data) } : {});
     }
   }
 
-  await new Promise((resolve, reject) => {
+  await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => resolve());
   });
-  const address = server.address();
+  const address = server.address() as { address: string; family: string; port: number };
   const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {
     url: `http://${shownHost}:${address.port}`,
     requests,
     close: () =>
-      new Promise((resolve, reject) => {
+      new Promise<void>((resolve, reject) => {
         server.close((e) => (e ? reject(e) : resolve()));
         server.closeAllConnections();
       }),
@@ -187,7 +231,7 @@ export async function serveConvex({ t, modules, port = 0, host = "127.0.0.1", fu
 }
 
 /** Value exporters by `format`, as convex-backend's value/src/export.rs. */
-const FORMATS = {
+const FORMATS: Record<string, ((value: Value) => JSONValue) | undefined> = {
   convex_encoded_json: convexToJson,
   convex_json: convexToJson,
   json: exportClean,
@@ -198,7 +242,7 @@ const FORMATS = {
  * A Convex value in the HTTP API's `json` format (convex-backend's ConvexValue::export_clean):
  * readable but lossy, an int64 and a string can look alike.
  */
-export function exportClean(value) {
+export function exportClean(value: Value): JSONValue {
   if (value === null || typeof value === "boolean" || typeof value === "string") return value;
   if (typeof value === "bigint") return value.toString();
   if (typeof value === "number") {
@@ -211,14 +255,14 @@ export function exportClean(value) {
   if (Array.isArray(value)) return value.map(exportClean);
   // Anything else is an object; convexToJson rejects what is not a Convex value.
   convexToJson(value);
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, exportClean(v)]));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, exportClean(v as Value)]));
 }
 
 /**
  * `dir/file.js:fn` → `dir/file:fn`, `dir/file` → `dir/file:default`, as the backend's
  * CanonicalizedUdfPath parsing does; throws on what the backend refuses.
  */
-function canonicalPath(path) {
+function canonicalPath(path: string): string {
   const colon = path.lastIndexOf(":");
   let module = colon === -1 ? path : path.slice(0, colon);
   const fn = colon === -1 ? "default" : path.slice(colon + 1);
@@ -230,7 +274,7 @@ function canonicalPath(path) {
   if (parts.some((p) => p === "" || p === "." || p === "..")) {
     throw new Error(`Invalid path component in ${module}`);
   }
-  const last = parts.at(-1);
+  const last = parts.at(-1)!;
   const dot = last.lastIndexOf(".");
   if (dot > 0) {
     if (last.slice(dot + 1) !== "js") {
@@ -241,22 +285,20 @@ function canonicalPath(path) {
   return `${module}:${fn}`;
 }
 
-function stripDefault(fn) {
+function stripDefault(fn: string): string {
   return fn.endsWith(":default") ? fn.slice(0, -":default".length) : fn;
 }
 
 /** Whether a canonical `module:fn` is a public function in `modules` (a convex-test map). */
-function publicFunctions(modules) {
+function publicFunctions(modules: ConvexModules): (fn: string) => Promise<boolean> {
   const generated = Object.keys(modules).find((key) => key.includes("_generated"));
   if (generated === undefined) {
     throw new Error("modules has no _generated/ entry (convex-test needs one)");
   }
   const prefix = generated.split("_generated", 2)[0];
-  const byModule = new Map(
-    Object.entries(modules).map(([key, load]) => [key.replace(/\.[^.]+$/, ""), load]),
-  );
+  const byModule = new Map(Object.entries(modules).map(([key, load]) => [key.replace(/\.[^.]+$/, ""), load]));
   return async (fn) => {
-    const [module, name] = fn.split(":");
+    const [module, name] = fn.split(":") as [string, string];
     const load = byModule.get(prefix + module);
     if (load === undefined) return false;
     const exported = (await load())[name];
@@ -264,21 +306,21 @@ function publicFunctions(modules) {
   };
 }
 
-function badRequest(code, message) {
+function badRequest(code: string, message: string) {
   return { code, message };
 }
 
 /** `application/json` or `application/<x>+json`, parameters allowed, as the backend accepts. */
-function isJson(contentType) {
-  const mime = (contentType ?? "").split(";", 1)[0].trim().toLowerCase();
+function isJson(contentType: string | undefined): boolean {
+  const mime = (contentType ?? "").split(";", 1)[0]!.trim().toLowerCase();
   return mime === "application/json" || /^application\/[^/]+\+json$/.test(mime);
 }
 
 /** The body as text, or undefined when over the size limit. */
-async function readBody(req) {
-  const chunks = [];
+async function readBody(req: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
+  for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
     // Read on past the limit without keeping it, so that the answer can still be sent.
     if (size <= MAX_BODY_BYTES) chunks.push(chunk);
