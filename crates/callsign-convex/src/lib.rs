@@ -30,11 +30,9 @@
 //! and `v` are `Float64`s, as Convex numbers are. (Not `Value::export()`: that
 //! is Convex's lossy readable form, int64 as a decimal string.)
 //!
-//! **TLS.** This crate builds `convex` with rustls and the webpki roots (no
-//! OpenSSL to build or install) and enables rustls's ring provider. rustls
-//! picks that provider by itself when it is the only one in the program; if
-//! something else also enables `aws-lc-rs` (rustls's default), call
-//! [`use_ring_crypto_provider`] before creating a `ConvexClient`.
+//! **TLS.** This crate builds `convex` with its `native-tls` feature: the
+//! system's OpenSSL (`libssl-dev` and `pkg-config` to build, `libssl` to
+//! run), not convex's default, which compiles OpenSSL from source.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -222,18 +220,4 @@ fn check_depth(args: &BTreeMap<String, Value>, limits: Limits) -> callsign::Resu
         stack.extend(children.map(|child| (child, depth + 1)));
     }
     Ok(())
-}
-
-/// Makes rustls's ring provider the process default, for the `ConvexClient`'s
-/// `wss://` connections; returns whether this call installed it (`false`: a
-/// provider was already installed, which is then the one used).
-///
-/// Needed only when more than one rustls provider is compiled into the
-/// program (this crate enables ring; rustls's own default features enable
-/// aws-lc-rs): rustls then cannot choose, and the client's first connection
-/// panics. Call it before `ConvexClient::new`.
-pub fn use_ring_crypto_provider() -> bool {
-    rustls::crypto::ring::default_provider()
-        .install_default()
-        .is_ok()
 }
