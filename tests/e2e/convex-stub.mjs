@@ -1,12 +1,21 @@
 // A loopback deployment for the end-to-end tests of the runtimes that are not Node: the Python
-// package (crates/callsign-py/tests), the Rust `convex` client support (crates/callsign-convex)
-// and `callsign call` (crates/callsign-cli). It serves pkg/test/convex (signed `messages:send`,
-// the gateway with `settings:store` on its mutation allow-list) in convex-test behind the
-// stand-in for Convex's HTTP API (pkg/test/http/convex-http-stub.mjs), the way
-// pkg/test/level3.test.mjs does for the npm clients.
+// package (crates/callsign-py/tests), the Rust `convex` client support (crates/callsign-convex),
+// `callsign call` (crates/callsign-cli) and the closing-note run (tests/e2e/beyond_node.py).
+// It is `serveConvex` from `convex-callsign/test` (the stand-in for Convex's HTTP API) in front
+// of convex-test running a Convex app with the callsign component registered (`register`), as
+// pkg/test/level3.test.mjs and examples/quickstart/tests/http.test.ts do for the npm clients.
 //
-//   CALLSIGN_TEST_ROOT_KEY=csk1_… node tests/e2e/convex-stub.mjs
+//   CALLSIGN_TEST_ROOT_KEY=csk1_… node tests/e2e/convex-stub.mjs [APP_DIR]
 //   → one JSON line on stdout: {"url": "http://127.0.0.1:<port>", "control": "http://127.0.0.1:<port>"}
+//
+// The app: without APP_DIR, the package's own test app, pkg/test/convex (JavaScript: signed
+// `messages:send`, `settings:save` taking any value, the gateway with `settings:store` on its
+// mutation allow-list), with convex-test and convex-callsign from pkg/. With APP_DIR, the
+// Convex app there, TypeScript as users write it (e.g. examples/quickstart, or its copy that
+// scripts/test installs from the package tarball): its `convex/` folder, with convex-test and
+// convex-callsign from APP_DIR's node_modules. Plain Node imports no TypeScript, so a loader
+// hook (ts-hooks.mjs) strips the types with the app's own `typescript` and resolves the
+// extensionless relative imports the Convex bundler allows.
 //
 // The deployment holds only the key derived from CALLSIGN_TEST_ROOT_KEY for its own URL (as
 // `npx convex env set CALLSIGN_KEYS "$(callsign derive …)"` would set it), and its
@@ -14,17 +23,12 @@
 // {"messages": [<body of each stored message, in order>], "requests": [{endpoint, body}, …]}.
 // The process exits when its stdin closes, so a test that dies takes it along.
 //
-// Needs pkg/build (pkg/dist, pkg/node_modules): scripts/test runs it first.
+// Needs pkg/build (pkg/dist, pkg/node_modules), or an installed APP_DIR.
 import { createServer } from "node:http";
-import { createRequire } from "node:module";
-import { pathToFileURL } from "node:url";
-
-const PKG = new URL("../../pkg/", import.meta.url);
-const require = createRequire(new URL("package.json", PKG));
-const { convexTest } = await import(pathToFileURL(require.resolve("convex-test")).href);
-const { deriveKey } = await import(new URL("dist/index.js", PKG).href);
-const { convexModules, serveConvex } = await import(new URL("test/http/convex-http-stub.mjs", PKG).href);
-const { default: schema } = await import(new URL("test/convex/schema.js", PKG).href);
+import { createRequire, register as registerHooks } from "node:module";
+import { readdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = process.env.CALLSIGN_TEST_ROOT_KEY;
 if (!root) {
@@ -32,8 +36,29 @@ if (!root) {
   process.exit(2);
 }
 
-const modules = await convexModules(new URL("test/convex/", PKG));
+const REPO = fileURLToPath(new URL("../../", import.meta.url));
+const appDir = process.argv[2] === undefined ? undefined : resolve(process.argv[2]);
+// Where packages resolve from, and the app's convex/ folder.
+const base = appDir ?? join(REPO, "pkg");
+const convexDir = appDir === undefined ? join(REPO, "pkg", "test", "convex") : join(appDir, "convex");
+const require = createRequire(join(base, "package.json"));
+const load = (name) => import(pathToFileURL(require.resolve(name)).href);
+
+if (appDir !== undefined) {
+  registerHooks(new URL("ts-hooks.mjs", import.meta.url), {
+    data: { typescript: pathToFileURL(require.resolve("typescript")).href, root: pathToFileURL(convexDir).href },
+  });
+}
+
+const { convexTest } = await load("convex-test");
+const { deriveKey } = await load("convex-callsign");
+const { register, serveConvex } = await load("convex-callsign/test");
+const modules = await appModules(convexDir);
+const schemaFile = Object.keys(modules).find((file) => /\/schema\.[mc]?[jt]s$/.test(file));
+const { default: schema } = await modules[schemaFile]();
+
 const t = convexTest(schema, modules);
+register(t);
 const deployment = await serveConvex({ t, modules });
 // What a deployment has: its own URL, and only the key derived for it.
 process.env.CONVEX_CLOUD_URL = deployment.url;
@@ -66,3 +91,20 @@ process.stdin.on("end", stop);
 process.stdin.on("close", stop);
 process.stdin.resume();
 process.on("SIGTERM", stop);
+
+/**
+ * The app's modules as convex-test's second argument (what `import.meta.glob("./convex/**")`
+ * gives under vitest): every .js/.mjs file under `dir` (and .ts for an APP_DIR, whose hooks load
+ * it) but type declarations and tests, loaded lazily.
+ */
+async function appModules(dir) {
+  const map = {};
+  const source = appDir === undefined ? /\.m?js$/ : /\.(m?js|ts)$/;
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !source.test(entry.name) || entry.name.endsWith(".d.ts")) continue;
+    const file = join(entry.parentPath ?? entry.path, entry.name);
+    if (file.includes("/node_modules/") || /\.test\.[mc]?[jt]s$/.test(file)) continue;
+    map[file] = () => import(pathToFileURL(file).href);
+  }
+  return map;
+}
