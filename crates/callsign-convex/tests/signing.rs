@@ -417,10 +417,13 @@ async fn the_convex_client_reaches_a_tls_handshake() {
         "https://127.0.0.1:{}",
         listener.local_addr().unwrap().port()
     );
-    let connect = tokio::spawn(async move {
-        // Connects (and retries) in the background; never completes here.
+    // Connects in the background; never completes here. Neither the client nor the socket
+    // is dropped before the runtime is: convex 0.10.4's websocket worker, once a connection
+    // has failed, waits for its client in a loop that spins without yielding when the
+    // client is gone, and a runtime cannot shut down under a task that never yields.
+    let _connect = tokio::spawn(async move {
         let client = convex::ConvexClient::new(&url).await;
-        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+        std::future::pending::<()>().await;
         drop(client);
     });
     let (mut socket, _) =
@@ -438,5 +441,9 @@ async fn the_convex_client_reaches_a_tls_handshake() {
     .unwrap();
     // A TLS handshake record: content type 22, protocol version 3.x.
     assert_eq!((hello[0], hello[1]), (0x16, 0x03), "{hello:?}");
-    connect.abort();
+    // Kept open until the runtime cancels every task, the client's included.
+    tokio::spawn(async move {
+        let _socket = socket;
+        std::future::pending::<()>().await;
+    });
 }
