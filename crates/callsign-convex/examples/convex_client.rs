@@ -9,10 +9,9 @@
 //! # replaying the same signed args: ConvexError(… "code": String("replayed") …)
 //! ```
 //!
-//! The deployment needs the Convex setup of the repository's README (a
-//! `signedMutation` named `messages:send` taking `{body, author}`, and the
-//! gateway with `admin:setOpen` on its mutation allow-list for the second
-//! call; comment it out otherwise).
+//! The deployment needs the README's Convex quick start (examples/quickstart:
+//! a `signedMutation` named `messages:send` taking `{body}`, and the gateway
+//! with `admin:setOpen` on its mutation allow-list).
 
 use std::collections::BTreeMap;
 
@@ -32,10 +31,7 @@ async fn main() -> anyhow::Result<()> {
     let signer = ConvexSigner::new(&key, &url)?;
     let mut client = ConvexClient::new(&url).await?;
 
-    let args = BTreeMap::from([
-        ("body".to_owned(), Value::from(body)),
-        ("author".to_owned(), Value::from("rust")),
-    ]);
+    let args = BTreeMap::from([("body".to_owned(), Value::from(body))]);
     let signed = signer.sign("messages:send", args)?;
     let result = client.mutation("messages:send", signed.clone()).await?;
     println!("messages:send returned {result:?}");
