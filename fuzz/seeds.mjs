@@ -71,4 +71,14 @@ for (const c of keys.derive) {
 }
 for (const c of keys.keysets) seed("keys", [1], c.keys);
 
+// http: [0] + "METHOD\nTARGET\n(name: value\n)*\nBODY" for every request of http.json;
+// [1] + "METHOD\nTARGET\nBODY" for the signing mode.
+const http = load("http.json");
+for (const c of [...http.cases, ...http.sequences.flatMap((s) => s.steps)]) {
+  const body = c.body_hex !== undefined ? Buffer.from(c.body_hex, "hex") : Buffer.from(c.body, "utf8");
+  const head = [c.method, c.target, ...c.headers.map(([n, v]) => `${n}: ${v}`)].join("\n");
+  seed("http", [0], Buffer.concat([Buffer.from(`${head}\n\n`), body]));
+}
+for (const c of http.signing) seed("http", [1], `${c.method}\n${c.target.slice(1)}\n${c.body ?? ""}`);
+
 console.log(Object.entries(counts).map(([t, n]) => `${t}: ${n} seeds`).join(", "));

@@ -486,3 +486,154 @@ fn assert_no_leak(shown: &str, secrets: &[&str], public: &[&str]) {
 fn code_of<T>(r: &Result<T, Error>) -> Option<ErrorCode> {
     r.as_ref().err().map(Error::code)
 }
+
+// ---------------------------------------------------------------------------
+// http: signed HTTP requests (SPEC.md §11).
+
+/// The site origin of `tests/vectors/http.json`.
+pub const SITE: &str = "https://happy-otter-123.convex.site";
+
+fn request_verifier() -> &'static callsign::http::RequestVerifier {
+    static V: OnceLock<callsign::http::RequestVerifier> = OnceLock::new();
+    V.get_or_init(|| {
+        callsign::http::RequestVerifier::new(key_set(), SITE)
+            .expect("a valid verifier")
+            .with_max_body_bytes(4096)
+    })
+}
+
+/// The secrets of `k1` and `k2` derived for [`SITE`]: the MAC keys the request verifier uses.
+fn site_secrets() -> &'static [String; 2] {
+    static S: OnceLock<[String; 2]> = OnceLock::new();
+    S.get_or_init(|| {
+        [K1, K2].map(|k| {
+            let key = Key::parse(k)
+                .expect("a test key")
+                .derive(SITE)
+                .expect("derives");
+            secret_hex(&key.to_key_string()).to_owned()
+        })
+    })
+}
+
+/// Fuzz target `http`. The first byte selects a mode:
+///
+/// * `0`: the rest is a request written as `METHOD LF TARGET LF (NAME: VALUE LF)* LF BODY`,
+///   verified at [`T`] + 30 s by a verifier holding `k1` and `k2` for [`SITE`]. It is never
+///   accepted unless it is one of the few valid vectors' requests; every refusal carries a code of
+///   SPEC.md §11.4's steps 1–6, a message under 1 KB, and no secret digits.
+/// * `1`: the rest is split into method letters, target, body; a request signed by `k1` for
+///   those verifies with exactly those claims, and with one body byte changed it is
+///   `bad_signature`.
+pub fn http(data: &[u8]) {
+    use callsign::http::{Request, RequestSigner};
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let verifier = request_verifier();
+    if mode % 2 == 0 {
+        let text = String::from_utf8_lossy(rest);
+        let (head, body) = text.split_once("\n\n").unwrap_or((&text, ""));
+        let mut lines = head.split('\n');
+        let method = lines.next().unwrap_or("");
+        let target = lines.next().unwrap_or("");
+        let headers: Vec<(&str, &str)> = lines
+            .map(|l| l.split_once(':').unwrap_or((l, "")))
+            .collect();
+        let request = Request {
+            method,
+            target,
+            headers: &headers,
+            body: body.as_bytes(),
+        };
+        let result = verifier.verify_request(&request, T + 30_000);
+        match &result {
+            // Only a request signed with a held key can pass (the seeds' valid vectors).
+            Ok(v) => assert!(v.kid == "k1" || v.kid == "k2", "{v:?}"),
+            Err(e) => {
+                assert!(
+                    matches!(
+                        e.code(),
+                        ErrorCode::Malformed
+                            | ErrorCode::TooLarge
+                            | ErrorCode::UnknownKey
+                            | ErrorCode::BadSignature
+                            | ErrorCode::Expired
+                            | ErrorCode::NotYetValid
+                    ),
+                    "{e}"
+                );
+                let shown = e.to_string();
+                assert!(shown.len() < 1024, "{} bytes: {shown}", shown.len());
+                // No secret digits, neither the root keys' nor the keys derived for the
+                // site, unless the caller sent them (messages quote a little of the input).
+                let [d1, d2] = site_secrets();
+                let hidden = [secret_hex(K1), secret_hex(K2), d1, d2];
+                assert_no_leak(&shown, &hidden, &[&text]);
+            }
+        }
+        return;
+    }
+    let text = String::from_utf8_lossy(rest);
+    let mut parts = text.splitn(3, '\n');
+    let method: String = parts
+        .next()
+        .unwrap_or("")
+        .chars()
+        .filter(char::is_ascii_uppercase)
+        .take(8)
+        .collect();
+    let method = if method.is_empty() {
+        "POST".to_owned()
+    } else {
+        method
+    };
+    let target: String = std::iter::once('/')
+        .chain(
+            parts
+                .next()
+                .unwrap_or("")
+                .chars()
+                .filter(|c| c.is_ascii_graphic() && *c != '#'),
+        )
+        .take(200)
+        .collect();
+    let body = parts.next().unwrap_or("").as_bytes();
+    if body.len() > 4096 {
+        return;
+    }
+    let k1 = Key::parse(K1).expect("k1 parses");
+    let nonce = Nonce::parse(NONCE).expect("a nonce");
+    let signed = RequestSigner::new(&k1, SITE)
+        .expect("a signer")
+        .sign_request_at(&method, &target, body, T, &nonce)
+        .expect("every such request signs");
+    let headers = signed.headers();
+    let request = Request {
+        method: &method,
+        target: &target,
+        headers: &headers,
+        body,
+    };
+    let ok = verifier
+        .verify_request(&request, T)
+        .expect("a signed request verifies");
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    assert_eq!(
+        (ok.kid.as_str(), ok.path.as_str(), ok.query.as_str(), ok.ts),
+        ("k1", path, query, T)
+    );
+    let mut changed = body.to_vec();
+    match changed.first_mut() {
+        Some(b) => *b ^= 1,
+        None => changed.push(b'x'),
+    }
+    let request = Request {
+        body: &changed,
+        ..request
+    };
+    let err = verifier
+        .verify_request(&request, T)
+        .expect_err("a changed body is refused");
+    assert_eq!(err.code(), ErrorCode::BadSignature);
+}

@@ -18,6 +18,9 @@
  * await client.runMutation(internal.admin.resetCounter, {}); // through the gateway
  * ```
  *
+ * Signed HTTP requests (to HTTP actions, route handlers, any server): `signRequest`,
+ * `signedFetch` and `verifyRequest`, from `./http.js`.
+ *
  * @module
  */
 import { ConvexHttpClient } from "convex/browser";
@@ -38,6 +41,14 @@ import {
   type SignOptions,
 } from "./index.js";
 
+export {
+  signRequest,
+  signedFetch,
+  verifyRequest,
+  type SignRequestOptions,
+  type VerifiedHttpRequest,
+  type VerifyRequestOptions,
+} from "./http.js";
 export { isCallsignError, type CallsignErrorData } from "./index.js";
 
 /** The args a signed function takes, minus the envelope: what a caller supplies. */

@@ -14,7 +14,8 @@ export type ErrorCode =
   | "replayed"
   | "unsupported"
   | "not_allowed"
-  | "misconfigured";
+  | "misconfigured"
+  | "unavailable";
 
 /** Every {@link ErrorCode}, in SPEC.md §9 order. */
 export const ERROR_CODES: readonly ErrorCode[] = Object.freeze([
@@ -29,6 +30,7 @@ export const ERROR_CODES: readonly ErrorCode[] = Object.freeze([
   "unsupported",
   "not_allowed",
   "misconfigured",
+  "unavailable",
 ]);
 
 const CODES: ReadonlySet<string> = new Set(ERROR_CODES);

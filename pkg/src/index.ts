@@ -31,6 +31,7 @@ export {
   type CallsignErrorData,
   type ErrorCode,
 } from "./errors.js";
+export * from "./request.js";
 
 /** The default name of the args field that carries the envelope. */
 export const DEFAULT_ENVELOPE_FIELD = "_callsign";

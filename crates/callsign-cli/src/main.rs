@@ -33,6 +33,7 @@ On failure every command prints `<code>: <message>` on stderr and exits 1. The c
   malformed, too_large, invalid_key, unknown_key, bad_signature, expired, not_yet_valid,
   replayed, unsupported       (the protocol's codes, SPEC.md §9)
   not_allowed, misconfigured  (also in SPEC.md §9: the Convex layer's, which only `call` relays)
+  unavailable                 (a shared replay store, e.g. Redis, failed: never from this command)
   io                          (stdin, stdout or the --seen file failed)
   demo_failed                 (`callsign demo` saw an unexpected outcome)
   function_error, transport   (`callsign call`: a function error without a code; the request failed)
@@ -47,6 +48,7 @@ Examples:
   echo '{\"body\":\"hi\"}' | callsign sign --audience https://happy-otter-123.convex.cloud --function messages:send \\
     | CALLSIGN_KEYS=$CALLSIGN_KEY callsign verify --audience https://happy-otter-123.convex.cloud --function messages:send
   CONVEX_URL=https://happy-otter-123.convex.cloud callsign call messages:send '{\"body\":\"hi\"}'
+  callsign sign-request --audience https://happy-otter-123.convex.site --method POST --path /api/send --body-file body.json
   callsign demo";
 
 /// The `callsign` command line.

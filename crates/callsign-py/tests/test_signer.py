@@ -7,6 +7,8 @@ from typing import Any, Callable, List
 
 import pytest
 
+from conftest import REPO
+
 import convex_callsign
 from convex_callsign import (
     DEFAULT_ENVELOPE_FIELD,
@@ -32,19 +34,12 @@ def code_of(call: Callable[[], Any]) -> str:
 
 
 def test_error_codes_are_spec_section_9() -> None:
-    assert ERROR_CODES == (
-        "malformed",
-        "too_large",
-        "invalid_key",
-        "unknown_key",
-        "bad_signature",
-        "expired",
-        "not_yet_valid",
-        "replayed",
-        "unsupported",
-        "not_allowed",
-        "misconfigured",
-    )
+    """ERROR_CODES is SPEC.md §9's table, in its order (the core's ErrorCode::ALL)."""
+    spec = (REPO / "SPEC.md").read_text(encoding="utf-8")
+    section = spec[spec.index("\n## 9. ") : spec.index("\n## 10. ")]
+    table = tuple(re.findall(r"^\| `([a-z_]+)` \|", section, re.M))
+    assert len(table) >= 11, table
+    assert ERROR_CODES == table
     assert DEFAULT_ENVELOPE_FIELD == "_callsign"
     assert re.fullmatch(r"\d+\.\d+\.\d+", convex_callsign.__version__)
 

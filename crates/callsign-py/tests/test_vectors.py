@@ -1,4 +1,4 @@
-"""The shared vectors (tests/vectors/*.json, SPEC.md §11) through the Python API.
+"""The shared vectors (tests/vectors/*.json, SPEC.md §12) through the Python API.
 
 canonical.json → ``canonicalize``; keys.json → ``inspect_key``, ``inspect_key_set``,
 ``derive_key`` and ``Signer``; signing.json → ``Signer.sign_json`` and, for every case,

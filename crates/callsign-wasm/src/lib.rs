@@ -24,6 +24,7 @@
 
 use wasm_bindgen::prelude::*;
 
+use callsign::http::{Request, RequestSigner, RequestVerifier};
 use callsign::spec::{write_canonical_string, DEFAULT_ENVELOPE_FIELD, MAX_TIMESTAMP_MS};
 use callsign::{
     Error, ErrorCode, Key, KeySet, Limits, Nonce, SignedCall, Signer, Verified, Verifier, Window,
@@ -330,4 +331,167 @@ fn verified_json(v: &Verified) -> String {
     out.push_str("}\n");
     out.push_str(&v.canonical_args);
     out
+}
+
+/// A [`callsign::http::RequestSigner`] held by JS: signs HTTP requests to one
+/// origin (SPEC.md §11). Nonces come from `crypto.getRandomValues`, the time
+/// from the caller.
+#[wasm_bindgen]
+pub struct WasmRequestSigner {
+    inner: RequestSigner,
+}
+
+#[wasm_bindgen]
+impl WasmRequestSigner {
+    /// Sets up a signer for `audience` (an origin); bad configuration throws here.
+    #[wasm_bindgen(constructor)]
+    pub fn new(key: &str, audience: &str) -> Result<WasmRequestSigner, JsError> {
+        let setup = || RequestSigner::new(&Key::parse(key)?, audience);
+        Ok(WasmRequestSigner {
+            inner: setup().map_err(thrown)?,
+        })
+    }
+
+    /// The key id this signer signs with.
+    #[wasm_bindgen(getter)]
+    pub fn kid(&self) -> String {
+        self.inner.kid().to_owned()
+    }
+
+    /// The origin this signer signs for.
+    #[wasm_bindgen(getter)]
+    pub fn audience(&self) -> String {
+        self.inner.audience().to_owned()
+    }
+
+    /// Signs `method` `target` with `body` at `now_ms`; returns the values of
+    /// `Content-Digest`, `Signature-Input` and `Signature`, one per line (no
+    /// value holds a newline). `nonce` is drawn when absent.
+    pub fn sign(
+        &self,
+        method: &str,
+        target: &str,
+        body: &[u8],
+        now_ms: f64,
+        nonce: Option<String>,
+    ) -> Result<String, JsError> {
+        let sign = || {
+            let now = whole(now_ms, "now")?;
+            let nonce = match nonce {
+                Some(text) => Nonce::parse(&text)?,
+                None => Nonce::generate()?,
+            };
+            self.inner
+                .sign_request_at(method, target, body, now, &nonce)
+        };
+        let signed = sign().map_err(thrown)?;
+        Ok(format!(
+            "{}\n{}\n{}",
+            signed.content_digest, signed.signature_input, signed.signature
+        ))
+    }
+}
+
+/// A [`callsign::http::RequestVerifier`] held by JS. Replays are checked by
+/// the caller's store, with the claims' `kid`, `nonce`, `ts`, `rememberUntil`.
+#[wasm_bindgen]
+pub struct WasmRequestVerifier {
+    inner: RequestVerifier,
+}
+
+#[wasm_bindgen]
+impl WasmRequestVerifier {
+    /// Sets up a verifier for `audience` (its own origin); bad configuration throws here.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        keys: &str,
+        audience: &str,
+        max_age_ms: Option<f64>,
+        max_future_ms: Option<f64>,
+        max_body_bytes: Option<f64>,
+    ) -> Result<WasmRequestVerifier, JsError> {
+        let setup = || -> Result<RequestVerifier, Error> {
+            let window = Window {
+                max_age_ms: setting(max_age_ms, "window.maxAgeMs", Window::DEFAULT_MAX_AGE_MS)?,
+                max_future_ms: setting(
+                    max_future_ms,
+                    "window.maxFutureMs",
+                    Window::DEFAULT_MAX_FUTURE_MS,
+                )?,
+            };
+            let max_body = setting(
+                max_body_bytes,
+                "maxBodyBytes",
+                callsign::http::DEFAULT_MAX_BODY_BYTES as u64,
+            )?;
+            let max_body = usize::try_from(max_body).map_err(|_| {
+                Error::new(
+                    ErrorCode::Malformed,
+                    format!("maxBodyBytes is too large: {max_body}"),
+                )
+            })?;
+            Ok(RequestVerifier::new(&KeySet::parse(keys)?, audience)?
+                .with_window(window)
+                .with_max_body_bytes(max_body))
+        };
+        Ok(WasmRequestVerifier {
+            inner: setup().map_err(thrown)?,
+        })
+    }
+
+    /// The body size limit, so that JS can refuse a longer body before
+    /// reading it all or copying it into wasm memory.
+    #[wasm_bindgen(getter, js_name = maxBodyBytes)]
+    pub fn max_body_bytes(&self) -> f64 {
+        self.inner.max_body_bytes() as f64
+    }
+
+    /// The key ids held, comma-separated: for the operator's log.
+    #[wasm_bindgen(getter)]
+    pub fn kids(&self) -> String {
+        self.inner.kids().collect::<Vec<_>>().join(",")
+    }
+
+    /// Verifies a request: `headers` is the flat list `[name, value, name,
+    /// value, …]` of the received headers (repeats as separate pairs, or joined
+    /// as `Headers.get` joins them). Returns the claims as JSON:
+    /// `{"kid","ts","nonce","rememberUntil","method","path","query"}`.
+    pub fn verify(
+        &self,
+        method: &str,
+        target: &str,
+        headers: Vec<String>,
+        body: &[u8],
+        now_ms: f64,
+    ) -> Result<String, JsError> {
+        let pairs: Vec<(&str, &str)> = headers
+            .chunks(2)
+            .map(|pair| (pair[0].as_str(), pair.get(1).map_or("", String::as_str)))
+            .collect();
+        let request = Request {
+            method,
+            target,
+            headers: &pairs,
+            body,
+        };
+        let verified = whole(now_ms, "now")
+            .and_then(|now| self.inner.verify_request(&request, now))
+            .map_err(thrown)?;
+        let mut out = String::from("{\"kid\":");
+        write_canonical_string(&verified.kid, &mut out);
+        out.push_str(",\"ts\":");
+        out.push_str(&verified.ts.to_string());
+        out.push_str(",\"nonce\":");
+        write_canonical_string(&verified.nonce, &mut out);
+        out.push_str(",\"rememberUntil\":");
+        out.push_str(&verified.remember_until.to_string());
+        out.push_str(",\"method\":");
+        write_canonical_string(&verified.method, &mut out);
+        out.push_str(",\"path\":");
+        write_canonical_string(&verified.path, &mut out);
+        out.push_str(",\"query\":");
+        write_canonical_string(&verified.query, &mut out);
+        out.push('}');
+        Ok(out)
+    }
 }

@@ -20,17 +20,25 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 
-const FILES: [&str; 4] = ["canonical.json", "keys.json", "signing.json", "verify.json"];
+const FILES: [&str; 5] = [
+    "canonical.json",
+    "keys.json",
+    "signing.json",
+    "verify.json",
+    "http.json",
+];
 
 /// Every field the files may hold, in the order they are written: sections;
 /// then a case's inputs and settings, recipes, computed values and expected
 /// outcomes; then the fields of `limits`, `window` and `*_repeat`. A name not
 /// listed is refused: a misspelt field would otherwise be ignored by every runner.
-const ORDER: &str = "cases valid invalid derive keysets functions sequences
+const ORDER: &str = "signing signing_invalid cases valid invalid derive keysets functions sequences
     name input input_repeat input_hex root key keys kid audience audience_fingerprint
-    function ts nonce remember_until args window limits envelope_field
-    derived_keys sign edit
+    function method target path query body body_hex created ts nonce remember_until args
+    window limits max_body_bytes envelope_field
+    derived_keys sign params label edit
     canonical_function canonical_args canonical derived message sig signed_args signed_args_repeat
+    signature_base headers
     now kids error verified steps
     max_bytes max_depth max_age_ms max_future_ms prefix unit count suffix";
 
@@ -200,6 +208,111 @@ fn replace_derived(text: &str, head: &str, tail: &str, derived: &str) -> (String
 }
 
 // ---------------------------------------------------------------------------
+// SPEC §11, the HTTP profile: digest, signature base and MAC, with `sha2`,
+// `hmac` and `base64` directly.
+
+const COVERED: &str = r#"("@method" "@authority" "@path" "@query" "content-digest")"#;
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A body given as `body` (text) or `body_hex` (bytes) in `v`.
+fn body_of(at: &str, v: &Value) -> Vec<u8> {
+    match (v.get("body"), v.get("body_hex")) {
+        (Some(Value::String(text)), None) => text.as_bytes().to_vec(),
+        (None, Some(Value::String(h))) => {
+            hex::decode(h).unwrap_or_else(|e| fail(at, format!("body_hex: {e}")))
+        }
+        _ => fail(at, "needs exactly one of body (text) and body_hex"),
+    }
+}
+
+/// RFC 9530: `sha-256=:<base64>:`.
+fn digest(body: &[u8]) -> String {
+    format!("sha-256=:{}:", b64(&<Sha256 as sha2::Digest>::digest(body)))
+}
+
+/// The base and the signer's headers (lower-case names, one `name: value`
+/// line each) of the request that `r` describes: `r` holds key, audience,
+/// method, target, body and nonce; `created` is in seconds; `params` and
+/// `label` replace the profile's own signature parameters and label.
+fn sign_request(
+    at: &str,
+    r: &Value,
+    created: u64,
+    params: Option<&str>,
+    label: Option<&str>,
+) -> (String, String) {
+    let [key, audience, method, target, nonce] =
+        ["key", "audience", "method", "target", "nonce"].map(|f| text(at, r, f));
+    let kid = parse_key(at, key).0;
+    let cd = digest(&body_of(at, r));
+    let params = params.map_or_else(
+        || format!(r#"{COVERED};created={created};nonce="{nonce}";alg="hmac-sha256";keyid="{kid}";tag="callsign""#),
+        str::to_owned,
+    );
+    let authority = audience
+        .split_once("://")
+        .map_or_else(|| fail(at, "audience without scheme"), |(_, a)| a);
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    // The components named in the inner list, in order.
+    let inner = params
+        .strip_prefix('(')
+        .and_then(|p| p.split_once(')'))
+        .unwrap_or_else(|| fail(at, "params must start with an inner list"))
+        .0;
+    let mut base = String::new();
+    for component in inner.split(' ').filter(|c| !c.is_empty()) {
+        let value = match component {
+            "\"@method\"" => method.to_owned(),
+            "\"@authority\"" => authority.to_owned(),
+            "\"@path\"" => path.to_owned(),
+            "\"@query\"" => format!("?{query}"),
+            "\"@target-uri\"" => format!("{audience}{target}"),
+            "\"content-digest\"" => cd.clone(),
+            other => fail(at, format!("no recipe for component {other}")),
+        };
+        base += &format!("{component}: {value}\n");
+    }
+    base += &format!("\"@signature-params\": {params}");
+    let sig = b64(&hmac_sha256(
+        &mac_key(at, key, audience),
+        &[base.as_bytes()],
+    ));
+    let label = label.unwrap_or("sig1");
+    let headers = format!(
+        "content-digest: {cd}\nsignature-input: {label}={params}\nsignature: {label}=:{sig}:\n"
+    );
+    (base, headers)
+}
+
+/// `sig` (base64) with the lowest bit of its first digit flipped: the MAC
+/// with one bit changed, still canonical base64 of 32 bytes.
+fn flip_first_bit(sig: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let first = ALPHABET
+        .iter()
+        .position(|&c| c == sig.as_bytes()[0])
+        .expect("base64");
+    format!("{}{}", ALPHABET[first ^ 1] as char, &sig[1..])
+}
+
+/// `name: value` as a `[name, value]` pair, with the signer's spelling of
+/// the three names.
+fn header_pair(line: &str) -> Value {
+    let (name, value) = line.split_once(": ").expect("name: value");
+    let name = match name {
+        "content-digest" => "Content-Digest",
+        "signature-input" => "Signature-Input",
+        "signature" => "Signature",
+        other => other,
+    };
+    serde_json::json!([name, value])
+}
+
+// ---------------------------------------------------------------------------
 // Filling.
 
 #[derive(Default)]
@@ -274,6 +387,15 @@ impl Filler {
                 self.set(at, case, "signed_args", signed.into());
             }
             ("verify.json", _) if case.get("sign").is_some() => self.fill_signed_args(at, case),
+            ("http.json", "signing") => {
+                let secs = uint(at, case, "now") / 1000;
+                let (base, headers) = sign_request(at, case, secs, None, None);
+                let headers = headers.lines().map(header_pair).collect::<Vec<_>>();
+                self.set(at, case, "signature_base", base.into());
+                self.set(at, case, "headers", headers.into());
+            }
+            ("http.json", "signing_invalid") => {}
+            ("http.json", _) => self.fill_request_headers(at, case),
             _ if case.get("edit").is_some() => fail(at, "edit needs sign"),
             _ if case.get("sign").is_some() => fail(at, "sign belongs to verify.json cases"),
             _ => {}
@@ -324,6 +446,61 @@ impl Filler {
                 );
             }
         }
+    }
+
+    /// http.json: the received `headers` from `sign` (the signer's headers,
+    /// lower-case names, as a Fetch-API runtime shows them) and `edit`.
+    fn fill_request_headers(&mut self, at: &str, case: &mut Value) {
+        let r = case
+            .get("sign")
+            .unwrap_or_else(|| fail(at, "an http.json case needs sign"));
+        let params = r.get("params").map(|_| text(at, r, "params"));
+        let label = r.get("label").map(|_| text(at, r, "label"));
+        let (base, mut lines) = sign_request(at, r, uint(at, r, "created"), params, label);
+        let sig = lines
+            .split("signature: ")
+            .nth(1)
+            .and_then(|l| l.split_once("=:"))
+            .and_then(|(_, rest)| rest.split_once(":\n"))
+            .map(|(sig, _)| sig.to_owned())
+            .unwrap_or_else(|| fail(at, "no signature line"));
+        let received = digest(&body_of(at, case));
+        let signed = digest(&body_of(at, r));
+        let no_edits = Vec::new();
+        let edits = case.get("edit").map_or(&no_edits, |e| {
+            e.as_array()
+                .unwrap_or_else(|| fail(at, "edit must be a list"))
+        });
+        for edit in edits {
+            let [Some(from), Some(to)] = [0, 1].map(|i| edit.get(i).and_then(Value::as_str)) else {
+                fail(at, "edit holds [from, to] pairs")
+            };
+            let expand = |t: &str| {
+                t.replace("{sig_flipped}", &flip_first_bit(&sig))
+                    .replace("{sig}", &sig)
+                    .replace("{digest}", &signed)
+                    .replace("{body_digest}", &received)
+            };
+            let (from, to) = (expand(from), expand(to));
+            if lines.matches(&from).count() != 1 || from == to {
+                fail(
+                    at,
+                    format!("edit {from:?} must occur once in {lines:?} and change it"),
+                );
+            }
+            lines = lines.replacen(&from, &to, 1);
+        }
+        let headers: Vec<Value> = lines
+            .lines()
+            .map(|line| {
+                let (name, value) = line
+                    .split_once(':')
+                    .unwrap_or_else(|| fail(at, format!("header line {line:?} has no ':'")));
+                serde_json::json!([name, value.strip_prefix(' ').unwrap_or(value)])
+            })
+            .collect();
+        self.set(at, case, "signature_base", base.into());
+        self.set(at, case, "headers", headers.into());
     }
 
     /// verify.json: `signed_args` (or `signed_args_repeat`'s prefix and suffix)
@@ -386,6 +563,8 @@ fn resolved(at: &str, file: &str, section: &str, case: &Value) {
         ("canonical.json", _) => "limits",
         ("signing.json", "cases" | "invalid") => "limits envelope_field",
         ("verify.json", _) => "keys audience function window limits envelope_field",
+        ("http.json", "signing" | "signing_invalid") => "key audience method target now nonce",
+        ("http.json", _) => "keys audience window max_body_bytes method target now",
         _ => "",
     };
     for need in needs.split_whitespace() {
@@ -401,6 +580,7 @@ fn resolved(at: &str, file: &str, section: &str, case: &Value) {
                         .iter()
                         .all(|f| obj.get(*f).is_some_and(Value::is_u64))
             }
+            None if need == "now" || need == "max_body_bytes" => case[need].is_u64(),
             None => fields.is_empty() && case[need].is_string(),
         };
         if !ok {

@@ -44,11 +44,15 @@ pub enum ErrorCode {
     /// configuration's own `invalid_key` or `malformed`, whose detail belongs
     /// in its log. The core never returns it.
     Misconfigured,
+    /// A shared replay store (e.g. Redis) could not be reached or failed, so
+    /// the call was not accepted: fail closed. Nothing was recorded for
+    /// certain, so the same call may be tried again while it is in its window.
+    Unavailable,
 }
 
 impl ErrorCode {
     /// Every code, in the order of SPEC.md §9's table.
-    pub const ALL: [ErrorCode; 11] = [
+    pub const ALL: [ErrorCode; 12] = [
         ErrorCode::Malformed,
         ErrorCode::TooLarge,
         ErrorCode::InvalidKey,
@@ -60,6 +64,7 @@ impl ErrorCode {
         ErrorCode::Unsupported,
         ErrorCode::NotAllowed,
         ErrorCode::Misconfigured,
+        ErrorCode::Unavailable,
     ];
 
     /// The code's wire string, e.g. `"bad_signature"`.
@@ -76,6 +81,7 @@ impl ErrorCode {
             ErrorCode::Unsupported => "unsupported",
             ErrorCode::NotAllowed => "not_allowed",
             ErrorCode::Misconfigured => "misconfigured",
+            ErrorCode::Unavailable => "unavailable",
         }
     }
 

@@ -55,15 +55,19 @@
 //   key        Key, KeySet, derivation (§6)
 //   nonce      Nonce (§3.5)
 //   envelope   Envelope (§5)
-//   replay     NonceStore, MemoryNonceStore (§8)
+//   replay     NonceStore, MemoryNonceStore (§8); RedisNonceStore and its
+//              script with the `redis` feature (§8.1)
 //   sign       Signer (§5.1)
 //   verify     Verifier (§7)
+//   http       public: signed HTTP requests, the HTTP profile (§11):
+//              mod.rs RequestSigner / RequestVerifier, profile.rs its wire rules
 //
 // The WebAssembly face that the npm package wraps is its own crate,
 // crates/callsign-wasm.
 mod canonical;
 mod envelope;
 mod error;
+pub mod http;
 mod key;
 mod nonce;
 mod random;
@@ -77,6 +81,8 @@ pub use envelope::Envelope;
 pub use error::{Error, ErrorCode, Result};
 pub use key::{Key, KeySet};
 pub use nonce::Nonce;
+#[cfg(all(feature = "redis", not(target_arch = "wasm32")))]
+pub use replay::RedisNonceStore;
 pub use replay::{MemoryNonceStore, NonceRecord, NonceStore, StoreSnapshot, StoredNonce};
 pub use sign::{Clock, NonceSource, SignedCall, Signer};
 #[cfg(not(target_arch = "wasm32"))]

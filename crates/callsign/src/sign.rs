@@ -293,22 +293,22 @@ impl fmt::Debug for Signer {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-fn default_clock() -> Option<Arc<dyn Clock>> {
+pub(crate) fn default_clock() -> Option<Arc<dyn Clock>> {
     Some(Arc::new(SystemClock))
 }
 
 #[cfg(target_arch = "wasm32")]
-fn default_clock() -> Option<Arc<dyn Clock>> {
+pub(crate) fn default_clock() -> Option<Arc<dyn Clock>> {
     None
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-fn default_nonces() -> Option<Arc<dyn NonceSource>> {
+pub(crate) fn default_nonces() -> Option<Arc<dyn NonceSource>> {
     Some(Arc::new(OsNonces))
 }
 
 #[cfg(target_arch = "wasm32")]
-fn default_nonces() -> Option<Arc<dyn NonceSource>> {
+pub(crate) fn default_nonces() -> Option<Arc<dyn NonceSource>> {
     None
 }
 

@@ -222,7 +222,7 @@ impl Verifier {
             )
         })?;
 
-        self.check_window(envelope.ts, now_ms)?;
+        check_window(self.window, envelope.ts, now_ms)?;
         Ok(Verified {
             remember_until: envelope.ts.saturating_add(self.window.max_age_ms),
             kid: envelope.kid,
@@ -252,35 +252,37 @@ impl Verifier {
             .iter()
             .find_map(|(k, mac)| (k == kid).then_some(mac))
     }
+}
 
-    fn check_window(&self, ts: u64, now: u64) -> Result<()> {
-        if now > ts.saturating_add(self.window.max_age_ms) {
-            let late = now - ts - self.window.max_age_ms;
-            return Err(Error::new(
-                ErrorCode::Expired,
-                format!(
-                    "signed at {} ({ts}), {late} ms past the {} ms maximum age (now {}, {now})",
-                    describe_ms(ts),
-                    self.window.max_age_ms,
-                    describe_ms(now)
-                ),
-            ));
-        }
-        if now < ts.saturating_sub(self.window.max_future_ms) {
-            let early = ts - self.window.max_future_ms - now;
-            return Err(Error::new(
-                ErrorCode::NotYetValid,
-                format!(
-                    "signed for {} ({ts}), {early} ms beyond the {} ms allowed clock skew (now {}, {now}): \
-                     is the signer's clock ahead?",
-                    describe_ms(ts),
-                    self.window.max_future_ms,
-                    describe_ms(now)
-                ),
-            ));
-        }
-        Ok(())
+/// SPEC.md §7 step 6: `ts − max_future ≤ now ≤ ts + max_age`, or `expired` /
+/// `not_yet_valid` saying by how much (shared by calls and HTTP requests).
+pub(crate) fn check_window(window: Window, ts: u64, now: u64) -> Result<()> {
+    if now > ts.saturating_add(window.max_age_ms) {
+        let late = now - ts - window.max_age_ms;
+        return Err(Error::new(
+            ErrorCode::Expired,
+            format!(
+                "signed at {} ({ts}), {late} ms past the {} ms maximum age (now {}, {now})",
+                describe_ms(ts),
+                window.max_age_ms,
+                describe_ms(now)
+            ),
+        ));
     }
+    if now < ts.saturating_sub(window.max_future_ms) {
+        let early = ts - window.max_future_ms - now;
+        return Err(Error::new(
+            ErrorCode::NotYetValid,
+            format!(
+                "signed for {} ({ts}), {early} ms beyond the {} ms allowed clock skew (now {}, {now}): \
+                 is the signer's clock ahead?",
+                describe_ms(ts),
+                window.max_future_ms,
+                describe_ms(now)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 impl fmt::Debug for Verifier {

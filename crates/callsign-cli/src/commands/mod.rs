@@ -10,6 +10,7 @@ pub mod canon;
 pub mod demo;
 pub mod derive;
 pub mod keygen;
+pub mod request;
 pub mod sign;
 pub mod verify;
 
@@ -78,6 +79,23 @@ pub enum Command {
     #[command(after_long_help = call::EXAMPLES)]
     Call(call::Args),
 
+    /// Sign an HTTP request: print the headers to add, one `Name: value` a line
+    ///
+    /// Prints Content-Digest, Signature-Input and Signature (RFC 9421, the
+    /// HTTP profile of SPEC.md §11) for the method, target and body given, for
+    /// the receiver's origin. Send the request exactly as signed: same method,
+    /// path, query spelling and body bytes.
+    #[command(name = "sign-request", after_long_help = request::SIGN_EXAMPLES)]
+    SignRequest(request::SignArgs),
+
+    /// Verify a signed HTTP request; print its claims
+    ///
+    /// On success exits 0 and prints one JSON line:
+    /// {"kid","ts","nonce","remember_until","method","path","query"}.
+    /// Otherwise exits 1 with `<code>: <message>` on stderr, as `verify` does.
+    #[command(name = "verify-request", after_long_help = request::VERIFY_EXAMPLES)]
+    VerifyRequest(request::VerifyArgs),
+
     /// Run a short narrated sign-and-verify session (doubles as a smoke test)
     ///
     /// Generates a key, derives it for a deployment, signs `messages:send`,
@@ -98,6 +116,8 @@ impl Command {
             Command::Sign(args) => sign::run(args),
             Command::Verify(args) => verify::run(args),
             Command::Call(args) => call::run(args),
+            Command::SignRequest(args) => request::sign(args),
+            Command::VerifyRequest(args) => request::verify(args),
             Command::Demo => demo::run(),
         }
     }

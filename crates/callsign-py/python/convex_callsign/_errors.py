@@ -11,7 +11,7 @@ class CallsignError(Exception):
     ``code`` is a stable string, the same in every callsign runtime (Rust, the npm
     package, Convex): ``malformed``, ``too_large``, ``invalid_key``, ``unknown_key``,
     ``bad_signature``, ``expired``, ``not_yet_valid``, ``replayed``, ``unsupported``,
-    ``not_allowed`` or ``misconfigured``. ``message`` says what to fix; it never
+    ``not_allowed``, ``misconfigured`` or ``unavailable``. ``message`` says what to fix; it never
     holds key material and quotes at most 64 characters of any input.
     """
 

@@ -5,6 +5,11 @@ use std::sync::Mutex;
 
 use crate::error::{Error, ErrorCode, Result};
 
+#[cfg(all(feature = "redis", not(target_arch = "wasm32")))]
+mod redis;
+#[cfg(all(feature = "redis", not(target_arch = "wasm32")))]
+pub use self::redis::RedisNonceStore;
+
 /// What a replay store records of an accepted call (SPEC.md §8); built by
 /// [`crate::Verified::nonce_record`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
