@@ -82,14 +82,16 @@ class Deployment:
 
     def state(self) -> Dict[str, Any]:
         with urllib.request.urlopen(f"{self.control}/state", timeout=30) as r:
-            return json.load(r)
+            state: Dict[str, Any] = json.load(r)
+            return state
 
     def post(self, endpoint: str, body: str) -> Dict[str, Any]:
         request = urllib.request.Request(
             f"{self.url}{endpoint}", data=body.encode(), headers={"Content-Type": "application/json"}, method="POST"
         )
         with urllib.request.urlopen(request, timeout=30) as r:
-            return json.load(r)
+            answer: Dict[str, Any] = json.load(r)
+            return answer
 
     def close(self) -> None:
         assert self.process.stdin is not None
