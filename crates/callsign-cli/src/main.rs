@@ -29,14 +29,16 @@ A server signs a call (function name, args, target deployment, timestamp, nonce)
 the Convex function verifies it. The key is read from --key / CALLSIGN_KEY (sign, derive) or
 --keys / CALLSIGN_KEYS (verify) and is never printed except by keygen and derive.
 
-On failure every command exits 1 and prints `<code>: <message>` on stderr. The codes are:
+On failure every command prints `<code>: <message>` on stderr and exits 1. The codes are:
   malformed, too_large, invalid_key, unknown_key, bad_signature, expired, not_yet_valid,
   replayed, unsupported       (the protocol's codes, SPEC.md §9)
-  not_allowed, misconfigured  (also in SPEC.md §9, but the Convex layer's: never from this command)
+  not_allowed, misconfigured  (also in SPEC.md §9: the Convex layer's, which only `call` relays)
   unavailable                 (a shared replay store, e.g. Redis, failed: never from this command)
   io                          (stdin, stdout or the --seen file failed)
   demo_failed                 (`callsign demo` saw an unexpected outcome)
-Usage errors exit 2.";
+  function_error, transport   (`callsign call`: a function error without a code; the request failed)
+Usage errors exit 2. `callsign call` exits 1 when the function threw (or the deployment refused the
+call: the code is the error's data.code), 2 when nothing was sent, 3 when the request failed.";
 
 const EXAMPLES: &str = "\
 Examples:
@@ -45,6 +47,7 @@ Examples:
   echo '{\"body\":\"hi\", \"n\":1.0}' | callsign canon
   echo '{\"body\":\"hi\"}' | callsign sign --audience https://happy-otter-123.convex.cloud --function messages:send \\
     | CALLSIGN_KEYS=$CALLSIGN_KEY callsign verify --audience https://happy-otter-123.convex.cloud --function messages:send
+  CONVEX_URL=https://happy-otter-123.convex.cloud callsign call messages:send '{\"body\":\"hi\"}'
   callsign sign-request --audience https://happy-otter-123.convex.site --method POST --path /api/send --body-file body.json
   callsign demo";
 
@@ -75,13 +78,13 @@ fn main() -> ExitCode {
             // The library's messages hold no key material; this is the second
             // wall, for a key mangled into a shape no rule foresaw.
             eprintln!("{}", redacted(&err.to_string()));
-            ExitCode::FAILURE
+            ExitCode::from(err.exit_status())
         }
     }
 }
 
 /// `text` with every hex run shared with a given key text redacted.
-fn redacted(text: &str) -> String {
+pub(crate) fn redacted(text: &str) -> String {
     let key_texts = keys::key_texts();
     let key_texts: Vec<&str> = key_texts.iter().map(String::as_str).collect();
     keys::redact(text, &key_texts)

@@ -504,7 +504,9 @@ fn usage_errors_are_clap_errors_with_exit_2() {
 #[test]
 fn help_documents_every_command_and_flag() {
     let top = cs(&["--help"], "").ok();
-    for command in ["keygen", "derive", "canon", "sign", "verify", "demo"] {
+    for command in [
+        "keygen", "derive", "canon", "sign", "verify", "call", "demo",
+    ] {
         assert!(
             top.contains(&format!("\n  {command}  ")),
             "{command} missing from --help"
@@ -535,7 +537,7 @@ fn help_documents_every_command_and_flag() {
 }
 
 /// `--help` names every code of SPEC.md §9, the two that only the Convex layer
-/// returns on a line of their own that says so, and the CLI's own two.
+/// returns on a line of their own that says so, and the CLI's own four.
 #[test]
 fn help_lists_every_error_code_of_the_spec() {
     let spec = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../SPEC.md"))
@@ -566,7 +568,11 @@ fn help_lists_every_error_code_of_the_spec() {
         .collect();
     let mut listed: Vec<&str> = lines.iter().flat_map(|(codes, _)| codes.clone()).collect();
     listed.sort_unstable();
-    let mut expected: Vec<&str> = table.iter().copied().chain(["io", "demo_failed"]).collect();
+    let mut expected: Vec<&str> = table
+        .iter()
+        .copied()
+        .chain(["io", "demo_failed", "function_error", "transport"])
+        .collect();
     expected.sort_unstable();
     assert_eq!(listed, expected, "{list}");
     for (codes, note) in &lines {

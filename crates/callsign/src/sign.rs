@@ -165,6 +165,17 @@ impl Signer {
         &self.kid
     }
 
+    /// The args field the envelope goes in (`_callsign` unless set with
+    /// [`Signer::with_envelope_field`]).
+    pub fn envelope_field(&self) -> &str {
+        &self.envelope_field
+    }
+
+    /// The limits applied to the args being signed and to the signed args.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
     /// Signs a call to `function` with `args` (Convex JSON, an object), now,
     /// with a fresh nonce.
     pub fn sign(&self, function: &str, args: &str) -> Result<SignedCall> {
@@ -308,6 +319,23 @@ mod tests {
 
     const ROOT: &str = "csk1_prod_000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
     const AUD: &str = "https://happy-otter-123.convex.cloud";
+
+    #[test]
+    fn getters_report_the_configuration() {
+        let key = Key::parse(ROOT).unwrap();
+        let signer = Signer::new(&key, AUD).unwrap();
+        assert_eq!(signer.envelope_field(), DEFAULT_ENVELOPE_FIELD);
+        assert_eq!(signer.limits(), Limits::default());
+        let limits = Limits {
+            max_bytes: 500,
+            max_depth: 4,
+        };
+        let signer = signer
+            .with_envelope_field("auth")
+            .unwrap()
+            .with_limits(limits);
+        assert_eq!((signer.envelope_field(), signer.limits()), ("auth", limits));
+    }
 
     #[test]
     fn envelope_is_spliced_where_it_sorts_and_verifies() {

@@ -5,6 +5,7 @@ use clap::Subcommand;
 
 use crate::error::Result;
 
+pub mod call;
 pub mod canon;
 pub mod demo;
 pub mod derive;
@@ -59,6 +60,25 @@ pub enum Command {
     #[command(after_long_help = verify::EXAMPLES)]
     Verify(verify::Args),
 
+    /// Sign a call and send it to the deployment; print what the function returned
+    ///
+    /// Signs FUNCTION with ARGS_JSON using CALLSIGN_KEY for the deployment at
+    /// --url / CONVEX_URL (the audience is that URL without its trailing
+    /// slash), POSTs {"path","args","format":"json"} to <url>/api/<kind> and
+    /// prints the returned value as one line of JSON (the HTTP API's `json`
+    /// format: an int64 as a decimal string, bytes as base64). With --gateway,
+    /// calls an internal function through the gateway instead.
+    ///
+    /// Exit status: 0 the function returned; 1 it threw, or the deployment
+    /// refused the call: stderr starts with the error's data.code (callsign's
+    /// code for a refusal: replayed, bad_signature, expired, not_allowed, …) or
+    /// `function_error` when it has none; 2 nothing was sent (usage, key, URL or
+    /// args: `invalid_key`, `malformed`, `too_large`, `io`); 3 the request failed
+    /// (`transport`: network, TLS, timeout, an HTTP error status): the function
+    /// may or may not have run.
+    #[command(after_long_help = call::EXAMPLES)]
+    Call(call::Args),
+
     /// Sign an HTTP request: print the headers to add, one `Name: value` a line
     ///
     /// Prints Content-Digest, Signature-Input and Signature (RFC 9421, the
@@ -95,6 +115,7 @@ impl Command {
             Command::Canon(args) => canon::run(args),
             Command::Sign(args) => sign::run(args),
             Command::Verify(args) => verify::run(args),
+            Command::Call(args) => call::run(args),
             Command::SignRequest(args) => request::sign(args),
             Command::VerifyRequest(args) => request::verify(args),
             Command::Demo => demo::run(),
