@@ -65,6 +65,12 @@ test("/convex loads the verifier-only module, not the root bundle", async () => 
   assert.match(source, /from "\.\/verifier\.js"/);
   const verifierOnly = await import("../dist/wasm-verifier/callsign_wasm.js");
   const whole = await import("../dist/wasm/callsign_wasm.js");
+  // One wasm module in the verifier bundle: the verifier-only one, for calls and requests alike
+  // (its request wrappers once pulled the whole module in beside it).
+  const bundle = readFileSync(new URL("../dist/verifier.js", import.meta.url), "utf8");
+  assert.doesNotMatch(bundle, /dist\/wasm\/|"\.\/wasm\/callsign_wasm\.js"/);
+  const root = readFileSync(new URL("../dist/index.js", import.meta.url), "utf8");
+  assert.ok(bundle.length < root.length, `dist/verifier.js (${bundle.length} B) is not smaller than dist/index.js (${root.length} B)`);
   // Both verifiers (calls, and HTTP actions' requests); nothing that signs or makes keys.
   for (const name of ["WasmVerifier", "WasmRequestVerifier"]) assert.equal(typeof verifierOnly[name], "function", name);
   for (const name of ["WasmSigner", "WasmRequestSigner", "generateKey", "deriveKey"]) {
